@@ -1,0 +1,1 @@
+"""The seam to the embedding models. Callers use `get_embedder()` and `EmbeddedText`."""

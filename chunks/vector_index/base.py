@@ -1,0 +1,108 @@
+"""The contract every vector store backend fulfils (server: qdrant-client; embedded: qdrant-edge).
+
+Points carry two named vectors, "dense" (cosine) and "sparse" (IDF modifier), and a payload:
+    owner_id: str      (keyword index, is_tenant) — every query is filtered on it
+    document_id: int   (integer index)
+    source: str, mime_type: str (keyword indexes)
+    modified_at: float (unix seconds, float index; 0 when unknown)
+"""
+import abc
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class VectorStoreUnavailable(Exception):
+    """The vector store cannot be reached or refused the call; the caller should retry later."""
+
+
+class CollectionMismatch(Exception):
+    """The collection exists but was made for other dimensions or another embedding model."""
+
+
+class SearchMode(str, enum.Enum):
+    HYBRID = "hybrid"
+    DENSE = "dense"
+    SPARSE = "sparse"
+
+
+@dataclass(frozen=True)
+class VectorPoint:
+    id: str  # the chunk's qdrant_id (UUID string)
+    dense: list[float]
+    sparse_indices: list[int]
+    sparse_values: list[float]
+    payload: dict
+
+
+@dataclass(frozen=True)
+class QueryFilter:
+    """What a caller may see, and the optional filters they asked for."""
+
+    owner_id: int
+    document_ids: list[int] | None = None
+    sources: list[str] | None = None
+    mime_types: list[str] | None = None
+    modified_after: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ScoredId:
+    id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class IndexHealth:
+    ok: bool
+    backend: str
+    detail: str = ""
+    points: int | None = None
+    extra: dict = field(default_factory=dict)
+
+
+class VectorIndex(abc.ABC):
+    backend_name: str = ""
+
+    @abc.abstractmethod
+    def ensure_collection(self, *, dense_dim: int, model_id: str) -> None:
+        """Create the collection if missing (idempotent). Raise CollectionMismatch if it exists
+        with another dense dimension or model_id; never overwrite it."""
+
+    @abc.abstractmethod
+    def upsert(self, points: list[VectorPoint]) -> None:
+        """Write points and return once they are durable and searchable (wait=true)."""
+
+    @abc.abstractmethod
+    def delete(self, ids: list[str]) -> None:
+        """Delete points by id; ids that do not exist are ignored."""
+
+    @abc.abstractmethod
+    def delete_by_document(self, document_id: int) -> None:
+        """Delete every point whose payload document_id matches."""
+
+    @abc.abstractmethod
+    def query(
+        self,
+        *,
+        query_filter: QueryFilter,
+        dense: list[float] | None,
+        sparse_indices: list[int] | None,
+        sparse_values: list[float] | None,
+        mode: SearchMode,
+        limit: int,
+        prefetch_limit: int,
+        rrf_k: int,
+    ) -> list[ScoredId]:
+        """One query: in hybrid mode a dense and a sparse prefetch fused by RRF(k=rrf_k)."""
+
+    @abc.abstractmethod
+    def count(self, query_filter: QueryFilter | None = None) -> int:
+        """Exact number of points (matching the filter, if given)."""
+
+    @abc.abstractmethod
+    def health(self) -> IndexHealth:
+        """Reachability and collection presence, without raising."""
+
+    def close(self) -> None:
+        """Release files, locks and connections."""

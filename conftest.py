@@ -1,0 +1,36 @@
+"""Test environment: a real PostgreSQL (pgserver, session-wide, in a temp dir) unless
+DATABASE_URL is set, and the real Qdrant engine in temp dirs. Settings are loaded only after
+the environment below is in place, so tests never touch the project's var/ folder."""
+import os
+import secrets
+import shutil
+import tempfile
+from pathlib import Path
+
+_TEST_ROOT = Path(tempfile.mkdtemp(prefix="ragbase-test-"))
+
+
+def pytest_configure(config):
+    os.environ["RAGBASE_VAR_DIR"] = str(_TEST_ROOT / "var")
+    os.environ["QDRANT_PATH"] = str(_TEST_ROOT / "qdrant")
+    os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))
+    os.environ.setdefault("APP_ENCRYPTION_KEY", secrets.token_hex(32))
+    os.environ["Q_SYNC"] = "true"
+    # The tests must never read the developer's .env (keys, QDRANT_URL...).
+    os.environ["RAGBASE_IGNORE_DOTENV"] = "true"
+    if not os.environ.get("DATABASE_URL"):
+        from ragbase.embedded_postgres import embedded_database_url
+
+        os.environ["DATABASE_URL"] = embedded_database_url(_TEST_ROOT / "pgdata", cleanup_mode="delete")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ragbase.settings")
+    # Load the settings now so that pytest-django's own pytest_configure sets Django up.
+    from django.conf import settings
+
+    settings.DATABASES  # noqa: B018
+
+
+def pytest_unconfigure(config):
+    # pgdata is deleted by pgserver itself when the server stops at exit.
+    for child in _TEST_ROOT.iterdir():
+        if child.name != "pgdata":
+            shutil.rmtree(child, ignore_errors=True)

@@ -1,0 +1,42 @@
+"""Run ragbase in one command: migrations, superuser, django-q2 workers and the web server.
+
+In embedded mode this process is the single owner of the embedded vector store: it serves
+search and drains the outbox. The django-q2 workers it starts only write Postgres.
+"""
+import subprocess
+import sys
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Migrate, ensure the superuser, start django-q2 workers and serve HTTP."
+
+    def add_arguments(self, parser):
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+        parser.add_argument("--no-workers", action="store_true", help="Do not start the django-q2 cluster.")
+
+    def handle(self, *args, addrport, no_workers, **options):
+        call_command("check")
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("ensure_superuser")
+        call_command("collectstatic", interactive=False, verbosity=0)
+        cluster = None
+        if not no_workers:
+            cluster = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR)
+        host, _, port = addrport.rpartition(":")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"ragbase is serving on http://{addrport}/  (admin: http://{addrport}/admin/, "
+                f"user {settings.RAGBASE_ADMIN_USERNAME!r}"
+                + (", password from RAGBASE_ADMIN_PASSWORD in .env)" if settings.RAGBASE_ADMIN_PASSWORD else ")")
+            )
+        )
+        try:
+            call_command("runserver", addrport, use_reloader=False, use_threading=True)
+        finally:
+            if cluster is not None:
+                cluster.terminate()
+                cluster.wait(timeout=30)

@@ -1,0 +1,181 @@
+"""ragbase settings. Every value comes from the environment (or .env) through django-environ;
+each is documented in .env.example."""
+from pathlib import Path
+
+import environ
+
+from ragbase.startup import StartupError
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+if not env.bool("RAGBASE_IGNORE_DOTENV", default=False):
+    env.read_env(BASE_DIR / ".env", overwrite=False)
+
+VAR_DIR = Path(env.str("RAGBASE_VAR_DIR", default=str(BASE_DIR / "var")))
+
+GENERATE_KEY_HINT = 'generate one with: python3 -c "import secrets; print(secrets.token_hex(32))"'
+
+
+def _parse_hex_key(name: str, value: str) -> bytes:
+    try:
+        key = bytes.fromhex(value.strip())
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise StartupError(f"{name} must be 64 hex characters (32 bytes); {GENERATE_KEY_HINT}")
+    return key
+
+
+# --- Core ---------------------------------------------------------------------------------
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    raise StartupError(f"SECRET_KEY is not set; {GENERATE_KEY_HINT}")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- Encryption of stored secrets (AES-256-GCM) -------------------------------------------
+_raw_key = env.str("APP_ENCRYPTION_KEY", default="")
+if not _raw_key:
+    raise StartupError(f"APP_ENCRYPTION_KEY is not set; {GENERATE_KEY_HINT}")
+APP_ENCRYPTION_KEY = _parse_hex_key("APP_ENCRYPTION_KEY", _raw_key)
+# Keys being rotated out: still able to decrypt, never used to encrypt.
+APP_ENCRYPTION_RETIRED_KEYS = [
+    _parse_hex_key("APP_ENCRYPTION_RETIRED_KEYS", k)
+    for k in env.list("APP_ENCRYPTION_RETIRED_KEYS", default=[])
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_q",
+    "ragbase",
+    "chunks",
+    "drive",
+    "search",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "ragbase.urls"
+WSGI_APPLICATION = "ragbase.wsgi.application"
+ASGI_APPLICATION = "ragbase.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: Postgres only (row locks with SKIP LOCKED, arrays) -------------------------
+if env.str("DATABASE_URL", default=""):
+    DATABASES = {"default": env.db_url("DATABASE_URL")}
+    EMBEDDED_POSTGRES = False
+else:
+    from ragbase.embedded_postgres import embedded_database_url
+
+    DATABASES = {"default": env.db_url_config(embedded_database_url(VAR_DIR / "pgdata"))}
+    EMBEDDED_POSTGRES = True
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Vector store --------------------------------------------------------------------------
+VECTOR_DB_PROVIDER = env.str("VECTOR_DB_PROVIDER", default="qdrant")
+QDRANT_URL = env.str("QDRANT_URL", default="")
+QDRANT_API_KEY = env.str("QDRANT_API_KEY", default="")
+QDRANT_COLLECTION = env.str("QDRANT_COLLECTION", default="ragbase_hybrid")
+# Used only when QDRANT_URL is unset: the embedded engine's folder, owned by one process.
+QDRANT_PATH = Path(env.str("QDRANT_PATH", default=str(VAR_DIR / "qdrant")))
+QDRANT_TIMEOUT_SECONDS = env.float("QDRANT_TIMEOUT_SECONDS", default=10.0)
+
+# --- Auth ----------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+# --- REST framework -------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+# --- django-q2 -------------------------------------------------------------------------------
+Q_CLUSTER = {
+    "name": "ragbase",
+    "orm": "default",
+    "workers": env.int("Q_WORKERS", default=2),
+    "timeout": env.int("Q_TIMEOUT_SECONDS", default=600),
+    # retry must exceed timeout, or a slow task is started again while still running.
+    "retry": env.int("Q_RETRY_SECONDS", default=660),
+    # django-q2 defaults to retrying a failing task forever.
+    "max_attempts": env.int("Q_MAX_ATTEMPTS", default=3),
+    # After downtime, run a schedule once, not once per missed slot.
+    "catch_up": False,
+    "ack_failures": True,
+    "save_limit": env.int("Q_SAVE_LIMIT", default=1000),
+    "sync": env.bool("Q_SYNC", default=False),
+}
+
+# --- Embedded demo admin -------------------------------------------------------------------
+RAGBASE_ADMIN_USERNAME = env.str("RAGBASE_ADMIN_USERNAME", default="admin")
+RAGBASE_ADMIN_PASSWORD = env.str("RAGBASE_ADMIN_PASSWORD", default="")
+RAGBASE_ADMIN_EMAIL = env.str("RAGBASE_ADMIN_EMAIL", default="admin@localhost")
+
+# --- I18N, static, media -------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_URL = "media/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
