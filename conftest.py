@@ -34,3 +34,14 @@ def pytest_unconfigure(config):
     for child in _TEST_ROOT.iterdir():
         if child.name != "pgdata":
             shutil.rmtree(child, ignore_errors=True)
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real HybridEmbedder with the bundled offline models, loaded once for the session."""
+    from chunks.embedding import get_embedder
+
+    return get_embedder()

@@ -179,3 +179,15 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Embedding and chunking ----------------------------------------------------------------
+# The bundled default needs no network; BAAI/bge-small-en-v1.5 works where a model hub is reachable.
+DENSE_MODEL = env.str("DENSE_MODEL", default="ragbase/all-MiniLM-L6-v2-int8")
+SPARSE_MODEL = env.str("SPARSE_MODEL", default="Qdrant/bm25")
+MODELS_DIR = Path(env.str("MODELS_DIR", default=str(VAR_DIR / "models")))
+EMBED_BATCH_SIZE = env.int("EMBED_BATCH_SIZE", default=64)
+CHUNK_SIZE_TOKENS = env.int("CHUNK_SIZE_TOKENS", default=200)
+CHUNK_OVERLAP_TOKENS = env.int("CHUNK_OVERLAP_TOKENS", default=40)
+INGEST_MAX_FILE_BYTES = env.int("INGEST_MAX_FILE_BYTES", default=50 * 1024 * 1024)
+INGEST_MAX_PDF_PAGES = env.int("INGEST_MAX_PDF_PAGES", default=2000)
+INGEST_MAX_TEXT_CHARS = env.int("INGEST_MAX_TEXT_CHARS", default=5_000_000)

@@ -1,1 +1,24 @@
-"""The seam to the embedding models. Callers use `get_embedder()` and `EmbeddedText`."""
+"""The seam to the embedding models: `get_embedder()` returns the process-wide HybridEmbedder."""
+import threading
+
+from django.conf import settings
+
+_embedder = None
+_lock = threading.Lock()
+
+
+def get_embedder():
+    """Load the configured models once per process."""
+    global _embedder
+    if _embedder is None:
+        with _lock:
+            if _embedder is None:
+                from chunks.embedding.hybrid import HybridEmbedder
+
+                _embedder = HybridEmbedder(
+                    dense_model=settings.DENSE_MODEL,
+                    sparse_model=settings.SPARSE_MODEL,
+                    models_dir=settings.MODELS_DIR,
+                    batch_size=settings.EMBED_BATCH_SIZE,
+                )
+    return _embedder

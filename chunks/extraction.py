@@ -1,0 +1,156 @@
+"""Text out of a file's bytes, by mime type, with maintained parsers. Every failure is an
+ExtractionError whose message a user can read; nothing here raises anything else for bad input."""
+import csv
+import io
+import zipfile
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+PLAIN_TYPES = {"text/plain", "text/markdown", "text/x-markdown", "application/json"}
+HTML_TYPES = {"text/html", "application/xhtml+xml"}
+CSV_TYPES = {"text/csv", "text/tab-separated-values"}
+PDF_TYPE = "application/pdf"
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+SUPPORTED_TYPES = PLAIN_TYPES | HTML_TYPES | CSV_TYPES | {PDF_TYPE, DOCX_TYPE}
+EXTENSION_TYPES = {
+    ".txt": "text/plain", ".md": "text/markdown", ".markdown": "text/markdown", ".html": "text/html",
+    ".htm": "text/html", ".csv": "text/csv", ".tsv": "text/tab-separated-values", ".pdf": PDF_TYPE,
+    ".docx": DOCX_TYPE, ".json": "application/json",
+}
+# A DOCX is a zip: refuse one whose members would inflate far beyond the file itself.
+MAX_ZIP_EXPANSION_RATIO = 100
+
+
+class ExtractionError(Exception):
+    pass
+
+
+@dataclass
+class Section:
+    """A run of text and where it came from (page number for PDFs)."""
+
+    text: str
+    page: int | None = None
+
+
+@dataclass
+class ExtractedText:
+    sections: list[Section] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(s.text.strip() for s in self.sections)
+
+
+def guess_mime_type(filename: str, declared: str = "") -> str:
+    declared = (declared or "").split(";")[0].strip().lower()
+    if declared in SUPPORTED_TYPES:
+        return declared
+    suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    return EXTENSION_TYPES.get(suffix, declared or "application/octet-stream")
+
+
+def extract_text(content: bytes, mime_type: str) -> ExtractedText:
+    if not content:
+        raise ExtractionError("the file is empty (0 bytes)")
+    if len(content) > settings.INGEST_MAX_FILE_BYTES:
+        raise ExtractionError(
+            f"the file is {len(content):,} bytes, over the limit of {settings.INGEST_MAX_FILE_BYTES:,} "
+            "(INGEST_MAX_FILE_BYTES)"
+        )
+    if mime_type == PDF_TYPE:
+        result = _pdf(content)
+    elif mime_type == DOCX_TYPE:
+        result = _docx(content)
+    elif mime_type in HTML_TYPES:
+        result = ExtractedText([Section(_html(decode_text(content)))])
+    elif mime_type in CSV_TYPES:
+        result = ExtractedText([Section(_csv(decode_text(content), mime_type))])
+    elif mime_type in PLAIN_TYPES or mime_type.startswith("text/"):
+        result = ExtractedText([Section(decode_text(content))])
+    else:
+        raise ExtractionError(f"files of type {mime_type or 'unknown'} are not supported")
+    total = sum(len(s.text) for s in result.sections)
+    if total > settings.INGEST_MAX_TEXT_CHARS:
+        raise ExtractionError(
+            f"the file holds {total:,} characters of text, over the limit of "
+            f"{settings.INGEST_MAX_TEXT_CHARS:,} (INGEST_MAX_TEXT_CHARS)"
+        )
+    return result
+
+
+def decode_text(content: bytes) -> str:
+    """Decode text of any common encoding; binary data is refused, not turned into noise."""
+    if b"\x00" in content[:8192] and not content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ExtractionError("the file looks binary, not text")
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(content).best()
+    if best is None:
+        raise ExtractionError("the file's text encoding could not be recognised (it may be binary)")
+    return str(best)
+
+
+def _html(text: str) -> str:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(text, "html.parser")
+    for tag in soup(["script", "style", "noscript", "template"]):
+        tag.decompose()
+    return soup.get_text("\n")
+
+
+def _csv(text: str, mime_type: str) -> str:
+    delimiter = "\t" if mime_type == "text/tab-separated-values" else ","
+    rows = csv.reader(io.StringIO(text), delimiter=delimiter)
+    return "\n".join(" | ".join(cell.strip() for cell in row if cell.strip()) for row in rows)
+
+
+def _pdf(content: bytes) -> ExtractedText:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(io.BytesIO(content))
+        if reader.is_encrypted:
+            raise ExtractionError("the PDF is encrypted (password-protected); remove the password and upload it again")
+        if len(reader.pages) > settings.INGEST_MAX_PDF_PAGES:
+            raise ExtractionError(
+                f"the PDF has {len(reader.pages):,} pages, over the limit of {settings.INGEST_MAX_PDF_PAGES:,} "
+                "(INGEST_MAX_PDF_PAGES)"
+            )
+        return ExtractedText(
+            [Section(page.extract_text() or "", page=number) for number, page in enumerate(reader.pages, 1)]
+        )
+    except ExtractionError:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise ExtractionError(f"the PDF could not be read (corrupt or unsupported): {exc}") from exc
+
+
+def _docx(content: bytes) -> ExtractedText:
+    import docx
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            inflated = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise ExtractionError("the DOCX file is corrupt (not a valid zip archive)") from exc
+    if inflated > max(len(content) * MAX_ZIP_EXPANSION_RATIO, settings.INGEST_MAX_FILE_BYTES):
+        raise ExtractionError(
+            f"the DOCX would inflate to {inflated:,} bytes; refusing it as a possible zip bomb"
+        )
+    try:
+        document = docx.Document(io.BytesIO(content))
+    except Exception as exc:  # python-docx raises many types (KeyError, ValueError, lxml errors)
+        raise ExtractionError(f"the DOCX file could not be read (corrupt or unsupported): {exc}") from exc
+    parts = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            parts.append(" | ".join(cell.text.strip() for cell in row.cells if cell.text.strip()))
+    return ExtractedText([Section("\n".join(parts))])

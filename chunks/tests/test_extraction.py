@@ -1,0 +1,64 @@
+import pytest
+
+from chunks.extraction import DOCX_TYPE, PDF_TYPE, ExtractionError, extract_text, guess_mime_type
+from chunks.tests.files import docx_bytes, pdf_bytes, zip_bomb_docx
+
+
+def text_of(content, mime):
+    return "\n".join(s.text for s in extract_text(content, mime).sections)
+
+
+def test_plain_markdown_and_odd_encodings():
+    assert "naïve café" in text_of("naïve café".encode("utf-8"), "text/plain")
+    assert "# Title" in text_of(b"# Title\n\nBody", "text/markdown")
+    latin1 = "Der Bär aß Käse und Brötchen, während die Sonne schien über München.".encode("latin-1")
+    assert "Bär" in text_of(latin1, "text/plain")
+    assert "hello" in text_of("hello".encode("utf-16"), "text/plain")
+
+
+def test_html_drops_scripts_and_tags():
+    text = text_of(b"<html><script>var x=1;</script><body><h1>Head</h1><p>Para <b>bold</b></p></body></html>", "text/html")
+    assert "Head" in text and "bold" in text and "var x" not in text and "<p>" not in text
+
+
+def test_csv_rows_become_lines():
+    assert "name | age\nann | 31" in text_of(b"name,age\nann,31\n", "text/csv")
+
+
+def test_pdf_pages_keep_their_numbers():
+    extracted = extract_text(pdf_bytes(["first page words", "second page words"]), PDF_TYPE)
+    assert [(s.page, s.text.strip()) for s in extracted.sections] == [(1, "first page words"), (2, "second page words")]
+
+
+def test_docx_paragraphs():
+    assert "Quarterly report" in text_of(docx_bytes(["Quarterly report", "Revenue grew"]), DOCX_TYPE)
+
+
+def test_mime_type_from_extension_when_declared_type_is_generic():
+    assert guess_mime_type("notes.md", "application/octet-stream") == "text/markdown"
+    assert guess_mime_type("a.pdf", "") == PDF_TYPE
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize(
+    "content, mime, message",
+    [
+        (b"", "text/plain", "empty"),
+        (b"%PDF-1.4 garbage that is not a pdf", PDF_TYPE, "PDF could not be read"),
+        (pdf_bytes(["secret"], password="pw"), PDF_TYPE, "encrypted"),
+        (b"PK\x03\x04broken", DOCX_TYPE, "corrupt"),
+        (zip_bomb_docx(200 * 1024 * 1024), DOCX_TYPE, "zip bomb"),
+        (b"\x7fELF\x00\x00\x01\x02" * 100, "text/plain", "binary"),
+        (b"\x00\x01", "application/x-msdownload", "not supported"),
+    ],
+)
+def test_bad_input_is_a_readable_extraction_error(content, mime, message):
+    with pytest.raises(ExtractionError, match=message):
+        extract_text(content, mime)
+
+
+@pytest.mark.reliability
+def test_oversized_file_is_refused_before_parsing(settings):
+    settings.INGEST_MAX_FILE_BYTES = 1000
+    with pytest.raises(ExtractionError, match="over the limit"):
+        extract_text(b"a" * 1001, "text/plain")
