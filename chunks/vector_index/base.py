@@ -70,6 +70,10 @@ class VectorIndex(abc.ABC):
         with another dense dimension or model_id; never overwrite it."""
 
     @abc.abstractmethod
+    def drop_collection(self) -> None:
+        """Delete the collection and everything in it (`manage.py reindex` rebuilds it)."""
+
+    @abc.abstractmethod
     def upsert(self, points: list[VectorPoint]) -> None:
         """Write points and return once they are durable and searchable (wait=true)."""
 
