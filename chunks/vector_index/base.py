@@ -63,6 +63,8 @@ class IndexHealth:
 
 class VectorIndex(abc.ABC):
     backend_name: str = ""
+    # True once ensure_collection() succeeded on this object (the outbox ensures on first use).
+    ready: bool = False
 
     @abc.abstractmethod
     def ensure_collection(self, *, dense_dim: int, model_id: str) -> None:

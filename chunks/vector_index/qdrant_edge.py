@@ -91,6 +91,7 @@ class EdgeVectorIndex(VectorIndex):
             if problem:
                 raise CollectionMismatch(f"collection {self.collection!r} in {self.folder}: {problem}")
             self._open()
+            self.ready = True
             return
         try:
             self._shard = edge.EdgeShard.create(str(self.shard_path), self._config(dense_dim))
@@ -99,11 +100,13 @@ class EdgeVectorIndex(VectorIndex):
         except Exception as exc:  # the engine raises plain exceptions
             raise VectorStoreUnavailable(f"cannot create the embedded collection: {exc}") from exc
         self.spec_path.write_text(json.dumps({"dense_dim": dense_dim, "model_id": model_id}))
+        self.ready = True
 
     def drop_collection(self) -> None:
         if self._shard is not None:
             self._shard.close()
             self._shard = None
+        self.ready = False
         shutil.rmtree(self.shard_path, ignore_errors=True)
         self.spec_path.unlink(missing_ok=True)
 

@@ -67,8 +67,10 @@ class ServerVectorIndex(VectorIndex):
                 self.client.create_payload_index(self.collection, field, _SCHEMAS[kind], wait=True)
 
         self._call("ensure the collection", ensure)
+        self.ready = True
 
     def drop_collection(self) -> None:
+        self.ready = False
         self._call("drop the collection", lambda: self.client.delete_collection(self.collection))
 
     def upsert(self, points: list[VectorPoint]) -> None:
