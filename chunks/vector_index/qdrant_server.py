@@ -1,6 +1,8 @@
 """Server backend: qdrant-client against QDRANT_URL (production, clusters). Constructed with
 `location=":memory:"` or `path=...` it runs qdrant-client's local mode, the server's stand-in
 in tests. The dense dimension and model id are stored in the collection's metadata."""
+import warnings
+
 from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
@@ -138,7 +140,10 @@ class ServerVectorIndex(VectorIndex):
         return IndexHealth(ok=True, backend=self.backend_name, detail=detail, points=points)
 
     def close(self) -> None:
-        self.client.close()
+        with warnings.catch_warnings():
+            # qdrant-client warns when the connection to an unreachable server cannot be closed.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self.client.close()
 
 
 class _ServerConditions:
