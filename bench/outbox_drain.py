@@ -49,6 +49,10 @@ SELECT %(doc)s, %(owner)s, g, repeat('lorem ipsum dolor sit amet ', 26), '{}', '
 """
 
 
+VECTOR_BYTES = """SELECT coalesce(sum(coalesce(pg_column_size(dense_vector), 0) + coalesce(pg_column_size(sparse_indices), 0)
+                          + coalesce(pg_column_size(sparse_values), 0)), 0) FROM chunks_chunk"""
+
+
 def table_bytes(cursor):
     cursor.execute("VACUUM FULL chunks_chunk")
     cursor.execute("SELECT pg_total_relation_size('chunks_chunk'), pg_relation_size('chunks_chunk')")
@@ -60,6 +64,7 @@ def main():
     parser.add_argument("--chunks", type=int, default=20000)
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--batch-size", type=int, default=512)
+    parser.add_argument("--workers", type=int, default=1, help="parallel drains (threads, own connections)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ragbase-bench-"))
     setup_django(tmp)
@@ -79,6 +84,8 @@ def main():
             "(SELECT array_agg(random()) FROM unnest(sparse_indices))"
         )
         pending_total, pending_heap = table_bytes(cursor)
+        cursor.execute(VECTOR_BYTES)
+        pending_vectors = cursor.fetchone()[0]
 
     index = EdgeVectorIndex(path=tmp / "qdrant", collection="bench")
     index.ensure_collection(dense_dim=args.dim, model_id="bench")
@@ -87,26 +94,50 @@ def main():
         import cProfile
         import pstats
 
+        from chunks.outbox import _CLAIM_NEW_CHUNKS
+
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + _CLAIM_NEW_CHUNKS, [args.batch_size])
+            print("\n".join(r[0] for r in cursor.fetchall()))
         profiler = cProfile.Profile()
         result = profiler.runcall(drain, batch_size=args.batch_size, index=index)
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+    elif args.workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from django.db import connections
+
+        def one_drain(_):
+            try:
+                return drain(batch_size=args.batch_size, index=index)
+            finally:
+                connections.close_all()
+
+        with ThreadPoolExecutor(args.workers) as pool:
+            results = list(pool.map(one_drain, range(args.workers)))
+        result = results[0]
+        for other in results[1:]:
+            result += other
     else:
         result = drain(batch_size=args.batch_size, index=index)
     elapsed = time.perf_counter() - started
     assert result.synced == args.chunks and index.count() == args.chunks, result
     with connection.cursor() as cursor:
         synced_total, synced_heap = table_bytes(cursor)
+        cursor.execute(VECTOR_BYTES)
+        synced_vectors = cursor.fetchone()[0]
     index.close()
 
     n = args.chunks
     rows = [
         ("chunks drained", f"{n:,}"),
         ("dense dim / sparse terms", f"{args.dim} / 60"),
-        ("batch size", f"{args.batch_size}"),
+        ("batch size / parallel drains", f"{args.batch_size} / {args.workers}"),
         ("drain time", f"{elapsed:.2f} s"),
         ("drain rate (embedded, qdrant-edge)", f"{n / elapsed:,.0f} chunks/s"),
         ("chunk table PENDING (heap+TOAST+idx)", f"{pending_total / n:,.0f} B/chunk"),
         ("chunk table SYNCED (heap+TOAST+idx)", f"{synced_total / n:,.0f} B/chunk"),
+        ("vector columns PENDING / SYNCED", f"{pending_vectors / n:,.0f} / {synced_vectors / n:,.0f} B/chunk"),
         ("saving on the whole row", f"{100 * (1 - synced_total / pending_total):.1f} %"),
     ]
     width = max(len(k) for k, _ in rows)

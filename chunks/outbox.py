@@ -24,15 +24,20 @@ from chunks.vector_index import VectorIndex, VectorPoint, VectorStoreUnavailable
 
 log = logging.getLogger(__name__)
 
+# Two claims, each an ordered scan of the chunk_pending_queue index that stops at LIMIT (one
+# query with "IS NULL OR <= now()" made Postgres sort every PENDING row for each batch):
+# first never-tried chunks, then retries whose backoff has passed.
 _CLAIM_CHUNKS = """
     SELECT c.id, c.qdrant_id, c.owner_id, c.document_id, c.dense_vector, c.sparse_indices,
            c.sparse_values, d.source, d.mime_type, extract(epoch from d.modified_at)
       FROM chunks_chunk c JOIN chunks_document d ON d.id = c.document_id
-     WHERE c.sync_status = 'PENDING' AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= now())
-     ORDER BY c.next_attempt_at, c.id  -- the order of the chunk_pending_queue index
+     WHERE c.sync_status = 'PENDING' AND {due}
+     ORDER BY c.next_attempt_at, c.id
      LIMIT %s
        FOR UPDATE OF c SKIP LOCKED
 """
+_CLAIM_NEW_CHUNKS = _CLAIM_CHUNKS.format(due="c.next_attempt_at IS NULL")
+_CLAIM_RETRY_CHUNKS = _CLAIM_CHUNKS.format(due="c.next_attempt_at <= now()")
 _MARK_SYNCED = """
     UPDATE chunks_chunk
        SET sync_status = 'SYNCED', dense_vector = NULL, sparse_indices = NULL, sparse_values = NULL,
@@ -131,8 +136,11 @@ def _drain_chunks(index: VectorIndex, batch_size: int) -> DrainResult:
         # Binary results: parsing float arrays from text was the drain's largest cost.
         # (Django's client-side cursors cannot return binary, so this one binds server-side.)
         with psycopg.Cursor(connection.connection) as binary_cursor:
-            binary_cursor.execute(_CLAIM_CHUNKS, [batch_size], binary=True)
+            binary_cursor.execute(_CLAIM_NEW_CHUNKS, [batch_size], binary=True)
             rows = binary_cursor.fetchall()
+            if len(rows) < batch_size:
+                binary_cursor.execute(_CLAIM_RETRY_CHUNKS, [batch_size - len(rows)], binary=True)
+                rows += binary_cursor.fetchall()
         if not rows:
             return result
         points, row_ids, unusable = [], {}, []
