@@ -36,7 +36,45 @@ def pytest_unconfigure(config):
             shutil.rmtree(child, ignore_errors=True)
 
 
+# --- Vector store fixtures (outbox) ----------------------------------------------------------
 import pytest  # noqa: E402
+
+TEST_DENSE_DIM = 8
+TEST_MODEL_ID = "test-model"
+
+
+def _build_test_index(kind, folder):
+    from chunks.vector_index.qdrant_edge import EdgeVectorIndex
+    from chunks.vector_index.qdrant_server import ServerVectorIndex
+
+    if kind == "embedded":
+        return EdgeVectorIndex(path=folder, collection="test")
+    # qdrant-client's local mode stands in for a Qdrant server (same calls, same client code).
+    return ServerVectorIndex(path=folder, collection="test")
+
+
+def _installed(index):
+    from chunks.vector_index import set_vector_index
+
+    previous = set_vector_index(index)
+    try:
+        yield index
+    finally:
+        set_vector_index(previous)
+        index.close()
+
+
+@pytest.fixture
+def vector_index(tmp_path):
+    """The embedded engine in tmp_path, not yet ensured (call ensure_collection or use the
+    outbox), installed as the process-wide index for the test."""
+    yield from _installed(_build_test_index("embedded", tmp_path / "qdrant"))
+
+
+@pytest.fixture(params=["embedded", "server"])
+def vector_index_backend(request, tmp_path):
+    """Each backend in turn (server = qdrant-client local mode), installed as the process-wide index."""
+    yield from _installed(_build_test_index(request.param, tmp_path / f"qdrant-{request.param}"))
 
 
 @pytest.fixture(scope="session")

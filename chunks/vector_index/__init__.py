@@ -1,4 +1,10 @@
-"""The seam to the vector store. Callers use `get_vector_index()` and the types in `base`."""
+"""The seam to the vector store. Callers use `get_vector_index()` and the types in `base`.
+
+`QDRANT_URL` set → the server backend (any process may use it); unset → the embedded engine in
+`QDRANT_PATH`, which only one process (`manage.py serve`) may open.
+"""
+import threading
+
 from chunks.vector_index.base import (  # noqa: F401
     CollectionMismatch,
     IndexHealth,
@@ -9,3 +15,59 @@ from chunks.vector_index.base import (  # noqa: F401
     VectorPoint,
     VectorStoreUnavailable,
 )
+
+_lock = threading.Lock()
+_process_index: VectorIndex | None = None
+
+
+def build_vector_index(*, url=None, api_key=None, path=None, collection, timeout=None) -> VectorIndex:
+    """A new index: the server backend when `url` is given, else the embedded engine in `path`."""
+    if url:
+        from django.conf import settings
+
+        from chunks.vector_index.qdrant_server import ServerVectorIndex
+
+        return ServerVectorIndex(
+            url=url, api_key=api_key, collection=collection, timeout=timeout or settings.QDRANT_TIMEOUT_SECONDS
+        )
+    from chunks.vector_index.qdrant_edge import EdgeVectorIndex
+
+    return EdgeVectorIndex(path=path, collection=collection)
+
+
+def uses_embedded_store() -> bool:
+    from django.conf import settings
+
+    return not settings.QDRANT_URL
+
+
+def get_vector_index() -> VectorIndex:
+    """The process-wide index from settings (opened on first use; in embedded mode this takes
+    the single-owner lock of QDRANT_PATH)."""
+    global _process_index
+    with _lock:
+        if _process_index is None:
+            from django.conf import settings
+
+            _process_index = build_vector_index(
+                url=settings.QDRANT_URL,
+                api_key=settings.QDRANT_API_KEY,
+                path=settings.QDRANT_PATH,
+                collection=settings.QDRANT_COLLECTION,
+            )
+        return _process_index
+
+
+def set_vector_index(index: VectorIndex | None) -> VectorIndex | None:
+    """Install `index` as the process-wide index (tests); returns the previous one, not closed."""
+    global _process_index
+    with _lock:
+        previous, _process_index = _process_index, index
+        return previous
+
+
+def reset_vector_index() -> None:
+    """Close and forget the process-wide index (tests, and `reindex` after recreating it)."""
+    previous = set_vector_index(None)
+    if previous is not None:
+        previous.close()

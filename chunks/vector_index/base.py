@@ -63,11 +63,17 @@ class IndexHealth:
 
 class VectorIndex(abc.ABC):
     backend_name: str = ""
+    # True once ensure_collection() succeeded on this object (the outbox ensures on first use).
+    ready: bool = False
 
     @abc.abstractmethod
     def ensure_collection(self, *, dense_dim: int, model_id: str) -> None:
         """Create the collection if missing (idempotent). Raise CollectionMismatch if it exists
         with another dense dimension or model_id; never overwrite it."""
+
+    @abc.abstractmethod
+    def drop_collection(self) -> None:
+        """Delete the collection and everything in it (`manage.py reindex` rebuilds it)."""
 
     @abc.abstractmethod
     def upsert(self, points: list[VectorPoint]) -> None:

@@ -10,6 +10,30 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from ragbase.startup import StartupError
+
+
+def open_vector_store():
+    """Embedded mode: take ownership of the store now (a second owner fails here, in one line).
+    Server mode: fail at start, in one line, if the Qdrant server cannot be reached."""
+    from chunks.vector_index import (
+        VectorStoreUnavailable,
+        get_vector_index,
+        reset_vector_index,
+        uses_embedded_store,
+    )
+
+    try:
+        index = get_vector_index()
+    except VectorStoreUnavailable as exc:
+        raise StartupError(str(exc)) from None
+    if not uses_embedded_store():
+        health = index.health()
+        if not health.ok:
+            reset_vector_index()
+            raise StartupError(f"cannot reach the Qdrant server (check QDRANT_URL): {health.detail}")
+    return index
+
 
 class Command(BaseCommand):
     help = "Migrate, ensure the superuser, start django-q2 workers and serve HTTP."
@@ -20,9 +44,18 @@ class Command(BaseCommand):
 
     def handle(self, *args, addrport, no_workers, **options):
         call_command("check")
+        open_vector_store()
         call_command("migrate", interactive=False, verbosity=0)
         call_command("ensure_superuser")
         call_command("collectstatic", interactive=False, verbosity=0)
+        from chunks.outbox_triggers import OwnerDrainThread
+        from chunks.vector_index import uses_embedded_store
+
+        drainer = None
+        if uses_embedded_store():
+            # This process owns the embedded store, so it drains the outbox itself.
+            drainer = OwnerDrainThread()
+            drainer.start()
         cluster = None
         if not no_workers:
             cluster = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR)
@@ -37,6 +70,8 @@ class Command(BaseCommand):
         try:
             call_command("runserver", addrport, use_reloader=False, use_threading=True)
         finally:
+            if drainer is not None:
+                drainer.stop()
             if cluster is not None:
                 cluster.terminate()
                 cluster.wait(timeout=30)

@@ -1,0 +1,151 @@
+#!/usr/bin/env python
+"""Benchmark the outbox drain in embedded mode and the Postgres storage a chunk costs.
+
+    .venv/bin/python bench/outbox_drain.py [--chunks 20000] [--dim 384] [--batch-size 512]
+
+Runs on its own throw-away embedded PostgreSQL and qdrant-edge store in a temp dir. Chunks are
+pre-embedded (random vectors, ~60 sparse terms, ~700 characters of text) and inserted with SQL;
+the drain is the real `chunks.outbox.drain`. Storage is pg_total_relation_size of the chunk
+table (heap + TOAST + indexes), after VACUUM FULL in both states so dead tuples don't count.
+"""
+import argparse
+import os
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def setup_django(tmp: Path):
+    os.environ.update(
+        RAGBASE_VAR_DIR=str(tmp / "var"), QDRANT_PATH=str(tmp / "qdrant"), RAGBASE_IGNORE_DOTENV="true",
+        SECRET_KEY=secrets.token_hex(32), APP_ENCRYPTION_KEY=secrets.token_hex(32), LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="ragbase.settings",
+    )
+    from ragbase.embedded_postgres import embedded_database_url
+
+    os.environ["DATABASE_URL"] = embedded_database_url(tmp / "pgdata", cleanup_mode="delete")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+INSERT_CHUNKS = """
+INSERT INTO chunks_chunk (document_id, owner_id, ordinal, text, metadata, sync_status, dense_vector,
+                          sparse_indices, sparse_values, qdrant_id, sync_attempts, last_sync_error,
+                          created_at, updated_at)
+SELECT %(doc)s, %(owner)s, g, repeat('lorem ipsum dolor sit amet ', 26), '{}', 'PENDING',
+       (SELECT array_agg(random()) FROM generate_series(1, %(dim)s) WHERE g > 0),
+       (SELECT array_agg(DISTINCT (random() * 100000)::bigint) FROM generate_series(1, 60) WHERE g > 0),
+       NULL, gen_random_uuid(), 0, '', now(), now()
+  FROM generate_series(1, %(n)s) AS g
+"""
+
+
+VECTOR_BYTES = """SELECT coalesce(sum(coalesce(pg_column_size(dense_vector), 0) + coalesce(pg_column_size(sparse_indices), 0)
+                          + coalesce(pg_column_size(sparse_values), 0)), 0) FROM chunks_chunk"""
+
+
+def table_bytes(cursor):
+    cursor.execute("VACUUM FULL chunks_chunk")
+    cursor.execute("SELECT pg_total_relation_size('chunks_chunk'), pg_relation_size('chunks_chunk')")
+    return cursor.fetchone()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chunks", type=int, default=20000)
+    parser.add_argument("--dim", type=int, default=384)
+    parser.add_argument("--batch-size", type=int, default=512)
+    parser.add_argument("--workers", type=int, default=1, help="parallel drains (threads, own connections)")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="ragbase-bench-"))
+    setup_django(tmp)
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from chunks.models import Chunk, Document
+    from chunks.outbox import drain
+    from chunks.vector_index.qdrant_edge import EdgeVectorIndex
+
+    owner = get_user_model().objects.create_user("bench")
+    doc = Document.objects.create(owner=owner, source="upload", source_id="bench", title="bench")
+    with connection.cursor() as cursor:
+        cursor.execute(INSERT_CHUNKS, {"doc": doc.pk, "owner": owner.pk, "dim": args.dim, "n": args.chunks})
+        cursor.execute(
+            "UPDATE chunks_chunk SET sparse_values = "
+            "(SELECT array_agg(random()) FROM unnest(sparse_indices))"
+        )
+        pending_total, pending_heap = table_bytes(cursor)
+        cursor.execute(VECTOR_BYTES)
+        pending_vectors = cursor.fetchone()[0]
+
+    index = EdgeVectorIndex(path=tmp / "qdrant", collection="bench")
+    index.ensure_collection(dense_dim=args.dim, model_id="bench")
+    started = time.perf_counter()
+    if os.environ.get("BENCH_PROFILE"):
+        import cProfile
+        import pstats
+
+        from chunks.outbox import _CLAIM_NEW_CHUNKS
+
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + _CLAIM_NEW_CHUNKS, [args.batch_size])
+            print("\n".join(r[0] for r in cursor.fetchall()))
+        profiler = cProfile.Profile()
+        result = profiler.runcall(drain, batch_size=args.batch_size, index=index)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+    elif args.workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from django.db import connections
+
+        def one_drain(_):
+            try:
+                return drain(batch_size=args.batch_size, index=index)
+            finally:
+                connections.close_all()
+
+        with ThreadPoolExecutor(args.workers) as pool:
+            results = list(pool.map(one_drain, range(args.workers)))
+        result = results[0]
+        for other in results[1:]:
+            result += other
+    else:
+        result = drain(batch_size=args.batch_size, index=index)
+    elapsed = time.perf_counter() - started
+    assert result.synced == args.chunks and index.count() == args.chunks, result
+    with connection.cursor() as cursor:
+        synced_total, synced_heap = table_bytes(cursor)
+        cursor.execute(VECTOR_BYTES)
+        synced_vectors = cursor.fetchone()[0]
+    index.close()
+
+    n = args.chunks
+    rows = [
+        ("chunks drained", f"{n:,}"),
+        ("dense dim / sparse terms", f"{args.dim} / 60"),
+        ("batch size / parallel drains", f"{args.batch_size} / {args.workers}"),
+        ("drain time", f"{elapsed:.2f} s"),
+        ("drain rate (embedded, qdrant-edge)", f"{n / elapsed:,.0f} chunks/s"),
+        ("chunk table PENDING (heap+TOAST+idx)", f"{pending_total / n:,.0f} B/chunk"),
+        ("chunk table SYNCED (heap+TOAST+idx)", f"{synced_total / n:,.0f} B/chunk"),
+        ("vector columns PENDING / SYNCED", f"{pending_vectors / n:,.0f} / {synced_vectors / n:,.0f} B/chunk"),
+        ("saving on the whole row", f"{100 * (1 - synced_total / pending_total):.1f} %"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    print(f"{'metric':<{width}}  value")
+    print(f"{'-' * width}  {'-' * 20}")
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+from django.core.management.base import BaseCommand
+
+from chunks.outbox_ops import outbox_health
+
+
+class Command(BaseCommand):
+    help = "Show the outbox at a glance: chunks per status, oldest PENDING age, last error, deletions."
+
+    def handle(self, *args, **options):
+        health = outbox_health()
+        for status, count in health.counts.items():
+            self.stdout.write(f"{status:<8} {count}")
+        age = health.oldest_pending_age_seconds
+        self.stdout.write(f"oldest PENDING: {'-' if age is None else f'{age:.0f} s'}")
+        self.stdout.write(f"deletions: {health.deletions_pending} pending, {health.deletions_failed} failed")
+        self.stdout.write(f"last error: {health.last_error or '-'}")

@@ -1,0 +1,164 @@
+"""Synthetic chunks and fault-injecting wrappers around a real VectorIndex for the outbox tests."""
+import random
+import threading
+from collections import Counter
+
+from django.contrib.auth import get_user_model
+
+from chunks.models import Chunk, Document
+from chunks.vector_index import VectorIndex, VectorStoreUnavailable
+from conftest import TEST_DENSE_DIM, TEST_MODEL_ID
+
+
+def make_chunks(n, *, owner_name="ann", documents=1, dim=TEST_DENSE_DIM, seed=0):
+    """n PENDING chunks with random vectors spread over `documents` documents of one owner."""
+    rng = random.Random(seed)
+    owner, _ = get_user_model().objects.get_or_create(username=owner_name)
+    docs = [
+        Document.objects.create(owner=owner, source="upload", source_id=f"{owner_name}-{i}-{rng.random()}",
+                                title=f"doc {i}", mime_type="text/plain")
+        for i in range(documents)
+    ]
+    Chunk.objects.bulk_create(
+        [
+            Chunk(
+                document=docs[i % documents], owner=owner, ordinal=i, text=f"chunk {i}",
+                dense_vector=[rng.random() + 0.01 for _ in range(dim)],
+                sparse_indices=[rng.randrange(1000) + 1000 * k for k in range(3)],
+                sparse_values=[rng.random() + 0.01 for _ in range(3)],
+            )
+            for i in range(n)
+        ],
+        batch_size=2000,
+    )
+    return docs
+
+
+def ensured(index):
+    index.ensure_collection(dense_dim=TEST_DENSE_DIM, model_id=TEST_MODEL_ID)
+    return index
+
+
+class WrappedIndex(VectorIndex):
+    """Delegates to a real index; subclasses inject behaviour. Thread-safe (one call at a time)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.lock = threading.RLock()
+        self.ready = inner.ready
+        self.backend_name = inner.backend_name
+        self.upserted = Counter()
+
+    def ensure_collection(self, **kwargs):
+        with self.lock:
+            self.inner.ensure_collection(**kwargs)
+            self.ready = True
+
+    def drop_collection(self):
+        self.inner.drop_collection()
+
+    def upsert(self, points):
+        with self.lock:
+            self.before_upsert(points)
+            self.inner.upsert(points)
+            self.upserted.update(p.id for p in points)
+            self.after_upsert(points)
+
+    def before_upsert(self, points):
+        pass
+
+    def after_upsert(self, points):
+        pass
+
+    def delete(self, ids):
+        with self.lock:
+            self.inner.delete(ids)
+
+    def delete_by_document(self, document_id):
+        with self.lock:
+            self.inner.delete_by_document(document_id)
+
+    def query(self, **kwargs):
+        with self.lock:
+            return self.inner.query(**kwargs)
+
+    def count(self, query_filter=None):
+        with self.lock:
+            return self.inner.count(query_filter)
+
+    def health(self):
+        return self.inner.health()
+
+
+def stored_ids(index) -> set[str]:
+    """Every point id in the store behind `index` (unwrapping test wrappers)."""
+    while isinstance(index, WrappedIndex):
+        index = index.inner
+    if hasattr(index, "client"):
+        ids, offset = set(), None
+        while True:
+            page, offset = index.client.scroll(index.collection, limit=1000, offset=offset)
+            ids.update(str(r.id) for r in page)
+            if offset is None:
+                return ids
+    import qdrant_edge as edge
+
+    records, _ = index._open().scroll(edge.ScrollRequest(limit=10**7))
+    return {str(r.id) for r in records}
+
+
+class FlakyIndex(WrappedIndex):
+    """Fails like a real store: `down` → every call raises and health is not ok; `crash_rate` →
+    the upsert lands but the drain dies before committing (like a killed worker); `error_rate` →
+    a call fails while the store stays healthy (timeouts)."""
+
+    def __init__(self, inner, *, seed=0, error_rate=0.0, crash_rate=0.0, outage_rate=0.0):
+        super().__init__(inner)
+        self.rng = random.Random(seed)
+        self.error_rate, self.crash_rate, self.outage_rate = error_rate, crash_rate, outage_rate
+        self.down = False
+
+    def before_upsert(self, points):
+        if self.down:
+            raise VectorStoreUnavailable("connection refused (store down)")
+        roll = self.rng.random()
+        if roll < self.outage_rate:
+            self.down = True
+            raise VectorStoreUnavailable("connection refused (store went down)")
+        if roll < self.outage_rate + self.error_rate:
+            raise VectorStoreUnavailable("timed out")
+
+    def after_upsert(self, points):
+        if self.rng.random() < self.crash_rate:
+            raise SimulatedCrash("worker died after the upsert, before the commit")
+
+    def delete(self, ids):
+        if self.down:
+            raise VectorStoreUnavailable("connection refused (store down)")
+        super().delete(ids)
+
+    def health(self):
+        from chunks.vector_index import IndexHealth
+
+        if self.down:
+            return IndexHealth(ok=False, backend="flaky", detail="down")
+        return super().health()
+
+
+class SimulatedCrash(Exception):
+    pass
+
+
+class RejectingIndex(WrappedIndex):
+    """A healthy store that rejects every batch containing one of `bad_ids` (a bad point)."""
+
+    def __init__(self, inner, bad_ids):
+        super().__init__(inner)
+        self.bad_ids = set(bad_ids)
+        self.calls = 0
+
+    def before_upsert(self, points):
+        self.calls += 1
+        bad = self.bad_ids.intersection(p.id for p in points)
+        if bad:
+            raise VectorStoreUnavailable(f"Bad request: wrong vector for point {sorted(bad)[0]}")

@@ -1,0 +1,89 @@
+"""Operator tools: admin health and retry, sync_qdrant, outbox_status, reindex."""
+import hashlib
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from chunks.models import Chunk, SyncStatus
+from chunks.outbox_ops import reindex
+from chunks.tests.outbox_helpers import ensured, make_chunks, stored_ids
+from conftest import TEST_DENSE_DIM, TEST_MODEL_ID
+
+
+@pytest.fixture
+def admin_client_logged_in(client):
+    admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw-123456")
+    client.force_login(admin)
+    return client
+
+
+@pytest.mark.django_db
+def test_chunk_changelist_shows_outbox_health_and_retry_requeues_failed(admin_client_logged_in):
+    make_chunks(4)
+    Chunk.objects.filter(ordinal__lt=2).update(sync_status=SyncStatus.FAILED, last_sync_error="Bad request: boom",
+                                                sync_attempts=8)
+    page = admin_client_logged_in.get("/admin/chunks/chunk/").content.decode()
+    assert 'id="outbox-health"' in page and "FAILED 2" in page and "PENDING 2" in page
+    assert "Bad request: boom" in page
+    ids = list(Chunk.objects.values_list("pk", flat=True))
+    response = admin_client_logged_in.post(
+        "/admin/chunks/chunk/", {"action": "retry_failed_chunks", "_selected_action": ids}, follow=True
+    )
+    assert "2 failed chunk(s) queued again" in response.content.decode()
+    assert Chunk.objects.filter(sync_status=SyncStatus.PENDING, sync_attempts=0).count() == 4
+
+
+@pytest.mark.django_db
+def test_document_retry_action_requeues_its_failed_chunks(admin_client_logged_in):
+    (doc,) = make_chunks(3)
+    Chunk.objects.update(sync_status=SyncStatus.FAILED)
+    admin_client_logged_in.post("/admin/chunks/document/", {"action": "retry_failed_document_chunks",
+                                                            "_selected_action": [doc.pk]})
+    assert Chunk.objects.filter(sync_status=SyncStatus.PENDING).count() == 3
+
+
+@pytest.mark.django_db
+def test_sync_qdrant_drains_everything_now_and_outbox_status_reports(vector_index):
+    ensured(vector_index)
+    make_chunks(30)
+    from django.utils import timezone
+
+    Chunk.objects.filter(ordinal__lt=5).update(next_attempt_at=timezone.now() + timezone.timedelta(hours=1))
+    out = StringIO()
+    call_command("sync_qdrant", stdout=out, stderr=StringIO())
+    assert "synced 30 chunks" in out.getvalue()
+    assert vector_index.count() == 30
+    status = StringIO()
+    call_command("outbox_status", stdout=status)
+    assert "SYNCED   30" in status.getvalue() and "oldest PENDING: -" in status.getvalue()
+
+
+class HashEmbedder:
+    """A deterministic stand-in for the real embedder (the models belong to the ingest part)."""
+
+    dense_dim = TEST_DENSE_DIM
+    model_id = TEST_MODEL_ID
+
+    def embed_documents(self, texts):
+        out = []
+        for text in texts:
+            digest = hashlib.sha256(text.encode()).digest()
+            out.append({"dense": [b / 255 + 0.01 for b in digest[: self.dense_dim]],
+                        "sparse": {"indices": [digest[0], 256 + digest[1]], "values": [1.0, 0.5]}})
+        return out
+
+
+@pytest.mark.django_db
+def test_reindex_rebuilds_the_collection_from_chunk_text(vector_index_backend):
+    index = ensured(vector_index_backend)
+    make_chunks(20)
+    from chunks.outbox import drain
+
+    drain(index=index)
+    index.drop_collection()  # the store lost everything; SYNCED chunks have no vectors left
+    result = reindex(embedder=HashEmbedder(), index=index, batch_size=7)
+    assert result.synced == 20
+    assert stored_ids(index) == {str(q) for q in Chunk.objects.values_list("qdrant_id", flat=True)}
+    assert not Chunk.objects.filter(dense_vector__isnull=False).exists()

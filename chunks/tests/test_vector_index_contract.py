@@ -1,0 +1,103 @@
+"""The VectorIndex contract, run against both backends (embedded qdrant-edge; qdrant-client local
+mode standing in for a server)."""
+import math
+import random
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+
+from chunks.vector_index import CollectionMismatch, QueryFilter, SearchMode, VectorPoint
+from conftest import TEST_DENSE_DIM, TEST_MODEL_ID
+
+DIM = TEST_DENSE_DIM
+
+
+def unit(values):
+    norm = math.sqrt(sum(v * v for v in values))
+    return [v / norm for v in values]
+
+
+def point(*, owner=1, document=10, source="upload", mime="text/plain", modified=1000.0, dense=None, sparse=(1,)):
+    return VectorPoint(
+        id=str(uuid.uuid4()),
+        dense=dense or unit([random.random() + 0.01 for _ in range(DIM)]),
+        sparse_indices=list(sparse),
+        sparse_values=[1.0] * len(sparse),
+        payload={"owner_id": str(owner), "document_id": document, "source": source, "mime_type": mime,
+                 "modified_at": modified},
+    )
+
+
+@pytest.fixture
+def index(vector_index_backend):
+    vector_index_backend.ensure_collection(dense_dim=DIM, model_id=TEST_MODEL_ID)
+    return vector_index_backend
+
+
+def test_ensure_is_idempotent_and_a_mismatch_is_reported_not_overwritten(index):
+    index.upsert([point()])
+    index.ensure_collection(dense_dim=DIM, model_id=TEST_MODEL_ID)
+    with pytest.raises(CollectionMismatch, match="dense_dim=8"):
+        index.ensure_collection(dense_dim=DIM + 1, model_id=TEST_MODEL_ID)
+    with pytest.raises(CollectionMismatch, match="other-model"):
+        index.ensure_collection(dense_dim=DIM, model_id="other-model")
+    assert index.count() == 1
+
+
+def test_upsert_is_idempotent_delete_and_delete_by_document(index):
+    a, b, c = point(document=1), point(document=1), point(document=2)
+    index.upsert([a, b, c])
+    index.upsert([a, b])
+    assert index.count() == 3
+    index.delete([a.id, str(uuid.uuid4())])
+    assert index.count() == 2
+    index.delete_by_document(1)
+    assert index.count() == 1
+    assert index.count(QueryFilter(owner_id=1, document_ids=[2])) == 1
+
+
+def ids(hits):
+    return {h.id for h in hits}
+
+
+def search(index, flt, *, mode=SearchMode.HYBRID, dense=None, sparse=(1,)):
+    return index.query(
+        query_filter=flt, dense=dense or unit([1.0] * DIM), sparse_indices=list(sparse),
+        sparse_values=[1.0] * len(sparse), mode=mode, limit=50, prefetch_limit=50, rrf_k=60,
+    )
+
+
+def test_filters_isolate_owners_and_select_document_source_mime_and_date(index):
+    mine = point(owner=1, document=1, source="drive", mime="application/pdf", modified=2000.0)
+    mine_old = point(owner=1, document=2, source="upload", mime="text/plain", modified=500.0)
+    theirs = point(owner=2, document=3)
+    index.upsert([mine, mine_old, theirs])
+    for mode in SearchMode:
+        assert ids(search(index, QueryFilter(owner_id=1), mode=mode)) == {mine.id, mine_old.id}
+        assert ids(search(index, QueryFilter(owner_id=2), mode=mode)) == {theirs.id}
+    assert ids(search(index, QueryFilter(owner_id=1, document_ids=[2]))) == {mine_old.id}
+    assert ids(search(index, QueryFilter(owner_id=1, sources=["drive"]))) == {mine.id}
+    assert ids(search(index, QueryFilter(owner_id=1, mime_types=["text/plain"]))) == {mine_old.id}
+    after = datetime.fromtimestamp(1000, tz=timezone.utc)
+    assert ids(search(index, QueryFilter(owner_id=1, modified_after=after))) == {mine.id}
+    assert index.count(QueryFilter(owner_id=2)) == 1 and index.count() == 3
+
+
+def test_hybrid_fuses_both_legs(index):
+    dense_only = point(dense=unit([1.0] + [0.0] * (DIM - 1)), sparse=(99,))
+    sparse_only = point(dense=unit([0.0] * (DIM - 1) + [1.0]), sparse=(7,))
+    index.upsert([dense_only, sparse_only])
+    query = dict(dense=unit([1.0] + [0.0] * (DIM - 1)), sparse=(7,))
+    flt = QueryFilter(owner_id=1)
+    assert search(index, flt, mode=SearchMode.DENSE, **query)[0].id == dense_only.id
+    sparse_hits = search(index, flt, mode=SearchMode.SPARSE, **query)
+    assert ids(sparse_hits) == {sparse_only.id}
+    hybrid = search(index, flt, **query)
+    assert ids(hybrid) == {dense_only.id, sparse_only.id}
+
+
+def test_health_is_ok_and_counts_points(index):
+    index.upsert([point(), point()])
+    health = index.health()
+    assert health.ok and health.points == 2 and health.backend

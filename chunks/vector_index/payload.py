@@ -1,0 +1,38 @@
+"""What both backends share: the payload indexes, the recorded collection spec and the filter
+conditions a QueryFilter stands for (each backend spells a condition in its own library)."""
+from chunks.vector_index.base import QueryFilter
+
+# field -> kind; "tenant" is a keyword index with is_tenant=true (Qdrant's advice for the
+# field every query of a multi-user collection filters on).
+PAYLOAD_INDEXES = {
+    "owner_id": "tenant",
+    "document_id": "integer",
+    "source": "keyword",
+    "mime_type": "keyword",
+    "modified_at": "float",
+}
+
+
+def recorded_spec_problem(recorded: dict, *, dense_dim: int, model_id: str) -> str:
+    """Why a collection recorded with `recorded` cannot take these vectors ("" when it can)."""
+    if recorded.get("dense_dim") != dense_dim or recorded.get("model_id") != model_id:
+        return (
+            f"it was made for dense_dim={recorded.get('dense_dim')} model_id={recorded.get('model_id')!r}, "
+            f"but the embedder has dense_dim={dense_dim} model_id={model_id!r}; "
+            "run `manage.py reindex` to rebuild it (or use another QDRANT_COLLECTION)"
+        )
+    return ""
+
+
+def filter_conditions(query_filter: QueryFilter, spell) -> list:
+    """The must-conditions of a QueryFilter, built with `spell` (match / match_any / greater_than)."""
+    conditions = [spell.match("owner_id", str(query_filter.owner_id))]
+    if query_filter.document_ids is not None:
+        conditions.append(spell.match_any("document_id", [int(d) for d in query_filter.document_ids]))
+    if query_filter.sources is not None:
+        conditions.append(spell.match_any("source", list(query_filter.sources)))
+    if query_filter.mime_types is not None:
+        conditions.append(spell.match_any("mime_type", list(query_filter.mime_types)))
+    if query_filter.modified_after is not None:
+        conditions.append(spell.greater_than("modified_at", query_filter.modified_after.timestamp()))
+    return conditions

@@ -1,0 +1,218 @@
+"""Embedded backend: the Qdrant engine in-process (qdrant-edge), one shard in QDRANT_PATH/<collection>.
+
+Only one process may own the folder. An exclusive fcntl lock (QDRANT_PATH/.owner.lock, holding the
+owner's pid and command) is taken before the shard is opened, so a second process fails at once
+with a message naming the owner instead of hanging on the engine's own WAL lock.
+The dense dimension and model id are recorded in QDRANT_PATH/<collection>.json beside the shard.
+"""
+import fcntl
+import shutil
+import json
+import os
+import sys
+from pathlib import Path
+
+import qdrant_edge as edge
+
+from chunks.vector_index.base import (
+    CollectionMismatch,
+    IndexHealth,
+    QueryFilter,
+    ScoredId,
+    SearchMode,
+    VectorIndex,
+    VectorPoint,
+    VectorStoreUnavailable,
+)
+from chunks.vector_index.payload import PAYLOAD_INDEXES, filter_conditions, recorded_spec_problem
+
+
+class EmbeddedStoreLocked(VectorStoreUnavailable):
+    """Another process owns the embedded vector store folder."""
+
+
+def _acquire_owner_lock(folder: Path):
+    folder.mkdir(parents=True, exist_ok=True)
+    lock_path = folder / ".owner.lock"
+    handle = open(lock_path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        owner = handle.read().strip() or "unknown"
+        handle.close()
+        raise EmbeddedStoreLocked(
+            f"the embedded vector store in {folder} is owned by process {owner}; "
+            "stop it, or set QDRANT_URL to use a Qdrant server"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    command = " ".join(Path(a).name if i == 0 else a for i, a in enumerate(sys.argv[:2]))
+    handle.write(f"{os.getpid()} ({command})")
+    handle.flush()
+    return handle
+
+
+_SCHEMAS = {
+    "keyword": edge.PayloadSchemaType.Keyword,
+    "tenant": edge.KeywordIndexParams(is_tenant=True),
+    "integer": edge.PayloadSchemaType.Integer,
+    "float": edge.PayloadSchemaType.Float,
+}
+
+
+class EdgeVectorIndex(VectorIndex):
+    backend_name = "embedded (qdrant-edge)"
+
+    def __init__(self, *, path, collection: str):
+        self.folder = Path(path)
+        self.collection = collection
+        self.shard_path = self.folder / collection
+        self.spec_path = self.folder / f"{collection}.json"
+        self._lock = _acquire_owner_lock(self.folder)
+        self._shard = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def _config(self, dense_dim: int):
+        return edge.EdgeConfig(
+            vectors={"dense": edge.EdgeVectorParams(size=dense_dim, distance=edge.Distance.Cosine)},
+            sparse_vectors={"sparse": edge.EdgeSparseVectorParams(modifier=edge.Modifier.Idf)},
+        )
+
+    def _recorded_spec(self):
+        if not self.spec_path.exists():
+            return None
+        return json.loads(self.spec_path.read_text())
+
+    def ensure_collection(self, *, dense_dim: int, model_id: str) -> None:
+        recorded = self._recorded_spec()
+        if recorded is not None:
+            problem = recorded_spec_problem(recorded, dense_dim=dense_dim, model_id=model_id)
+            if problem:
+                raise CollectionMismatch(f"collection {self.collection!r} in {self.folder}: {problem}")
+            self._open()
+            self.ready = True
+            return
+        try:
+            self._shard = edge.EdgeShard.create(str(self.shard_path), self._config(dense_dim))
+            for field, kind in PAYLOAD_INDEXES.items():
+                self._shard.update(edge.UpdateOperation.create_field_index(field, _SCHEMAS[kind]))
+        except Exception as exc:  # the engine raises plain exceptions
+            raise VectorStoreUnavailable(f"cannot create the embedded collection: {exc}") from exc
+        self.spec_path.write_text(json.dumps({"dense_dim": dense_dim, "model_id": model_id}))
+        self.ready = True
+
+    def drop_collection(self) -> None:
+        if self._shard is not None:
+            self._shard.close()
+            self._shard = None
+        self.ready = False
+        shutil.rmtree(self.shard_path, ignore_errors=True)
+        self.spec_path.unlink(missing_ok=True)
+
+    def _open(self):
+        if self._shard is None:
+            if self._recorded_spec() is None:
+                raise VectorStoreUnavailable(
+                    f"collection {self.collection!r} does not exist yet in {self.folder}"
+                )
+            try:
+                self._shard = edge.EdgeShard.load(str(self.shard_path))
+            except Exception as exc:
+                raise VectorStoreUnavailable(f"cannot open the embedded collection: {exc}") from exc
+        return self._shard
+
+    def close(self) -> None:
+        if self._shard is not None:
+            self._shard.close()
+            self._shard = None
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def _call(self, what, fn):
+        shard = self._open()
+        try:
+            return fn(shard)
+        except Exception as exc:
+            raise VectorStoreUnavailable(f"embedded vector store failed to {what}: {exc}") from exc
+
+    # --- writes ------------------------------------------------------------------------------
+    def upsert(self, points: list[VectorPoint]) -> None:
+        if not points:
+            return
+        edge_points = [
+            edge.Point(
+                p.id,
+                {"dense": p.dense, "sparse": edge.SparseVector(list(p.sparse_indices), list(p.sparse_values))},
+                p.payload,
+            )
+            for p in points
+        ]
+        # Updates go through the engine's WAL before update() returns: durable and searchable.
+        self._call("upsert", lambda s: s.update(edge.UpdateOperation.upsert_points(edge_points)))
+
+    def delete(self, ids: list[str]) -> None:
+        if ids:
+            self._call("delete", lambda s: s.update(edge.UpdateOperation.delete_points(list(ids))))
+
+    def delete_by_document(self, document_id: int) -> None:
+        condition = edge.Filter(must=[edge.FieldCondition("document_id", match=edge.MatchValue(document_id))])
+        self._call("delete", lambda s: s.update(edge.UpdateOperation.delete_points_by_filter(condition)))
+
+    # --- reads -------------------------------------------------------------------------------
+    def _filter(self, query_filter: QueryFilter | None):
+        if query_filter is None:
+            return None
+        return edge.Filter(must=filter_conditions(query_filter, _EdgeConditions))
+
+    def query(self, *, query_filter, dense, sparse_indices, sparse_values, mode, limit, prefetch_limit, rrf_k):
+        flt = self._filter(query_filter)
+        dense_query = edge.Query.Nearest(list(dense), using="dense") if dense is not None else None
+        sparse_query = (
+            edge.Query.Nearest(edge.SparseVector(list(sparse_indices), list(sparse_values)), using="sparse")
+            if sparse_indices is not None
+            else None
+        )
+        if mode == SearchMode.HYBRID:
+            request = edge.QueryRequest(
+                limit=limit,
+                prefetches=[
+                    edge.Prefetch(limit=prefetch_limit, query=dense_query, filter=flt),
+                    edge.Prefetch(limit=prefetch_limit, query=sparse_query, filter=flt),
+                ],
+                query=edge.Fusion.Rrf(k=rrf_k),
+                filter=flt,
+            )
+        else:
+            leg = dense_query if mode == SearchMode.DENSE else sparse_query
+            request = edge.QueryRequest(limit=limit, query=leg, filter=flt)
+        hits = self._call("query", lambda s: s.query(request))
+        return [ScoredId(id=str(h.id), score=h.score) for h in hits]
+
+    def count(self, query_filter: QueryFilter | None = None) -> int:
+        request = edge.CountRequest(exact=True, filter=self._filter(query_filter))
+        return self._call("count", lambda s: s.count(request))
+
+    def health(self) -> IndexHealth:
+        try:
+            points = self._open().info().points_count
+        except Exception as exc:
+            return IndexHealth(ok=False, backend=self.backend_name, detail=str(exc))
+        return IndexHealth(ok=True, backend=self.backend_name, detail=str(self.shard_path), points=points)
+
+
+class _EdgeConditions:
+    """How payload conditions are spelled in qdrant-edge (see payload.filter_conditions)."""
+
+    @staticmethod
+    def match(key, value):
+        return edge.FieldCondition(key, match=edge.MatchValue(value))
+
+    @staticmethod
+    def match_any(key, values):
+        return edge.FieldCondition(key, match=edge.MatchAny(list(values)))
+
+    @staticmethod
+    def greater_than(key, value):
+        return edge.FieldCondition(key, range=edge.RangeFloat(gt=value))

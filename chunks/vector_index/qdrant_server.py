@@ -1,0 +1,162 @@
+"""Server backend: qdrant-client against QDRANT_URL (production, clusters). Constructed with
+`location=":memory:"` or `path=...` it runs qdrant-client's local mode, the server's stand-in
+in tests. The dense dimension and model id are stored in the collection's metadata."""
+import warnings
+
+from qdrant_client import QdrantClient
+from qdrant_client import models as qm
+
+from chunks.vector_index.base import (
+    CollectionMismatch,
+    IndexHealth,
+    QueryFilter,
+    ScoredId,
+    SearchMode,
+    VectorIndex,
+    VectorPoint,
+    VectorStoreUnavailable,
+)
+from chunks.vector_index.payload import PAYLOAD_INDEXES, filter_conditions, recorded_spec_problem
+
+_SCHEMAS = {
+    "tenant": qm.KeywordIndexParams(type=qm.KeywordIndexType.KEYWORD, is_tenant=True),
+    "keyword": qm.PayloadSchemaType.KEYWORD,
+    "integer": qm.PayloadSchemaType.INTEGER,
+    "float": qm.PayloadSchemaType.FLOAT,
+}
+
+
+class ServerVectorIndex(VectorIndex):
+    backend_name = "server (qdrant-client)"
+
+    def __init__(self, *, collection: str, url=None, api_key=None, timeout=10.0, location=None, path=None):
+        self.collection = collection
+        self.where = url or path or location
+        if url:
+            self.client = QdrantClient(url=url, api_key=api_key or None, timeout=int(max(1, timeout)))
+        elif path:
+            self.client = QdrantClient(path=str(path))
+        else:
+            self.client = QdrantClient(location=location or ":memory:")
+
+    def _call(self, what, fn):
+        try:
+            return fn()
+        except (CollectionMismatch, VectorStoreUnavailable):
+            raise
+        except Exception as exc:  # connection refused, timeouts, HTTP 5xx, unexpected responses
+            raise VectorStoreUnavailable(f"Qdrant at {self.where} failed to {what}: {exc}") from exc
+
+    def ensure_collection(self, *, dense_dim: int, model_id: str) -> None:
+        def ensure():
+            if self.client.collection_exists(self.collection):
+                info = self.client.get_collection(self.collection)
+                recorded = info.config.metadata or {}
+                vectors = info.config.params.vectors
+                if isinstance(vectors, dict) and "dense" in vectors:
+                    recorded.setdefault("dense_dim", vectors["dense"].size)
+                problem = recorded_spec_problem(recorded, dense_dim=dense_dim, model_id=model_id)
+                if problem:
+                    raise CollectionMismatch(f"collection {self.collection!r} at {self.where}: {problem}")
+                return
+            self.client.create_collection(
+                self.collection,
+                vectors_config={"dense": qm.VectorParams(size=dense_dim, distance=qm.Distance.COSINE)},
+                sparse_vectors_config={"sparse": qm.SparseVectorParams(modifier=qm.Modifier.IDF)},
+                metadata={"dense_dim": dense_dim, "model_id": model_id},
+            )
+            for field, kind in PAYLOAD_INDEXES.items():
+                self.client.create_payload_index(self.collection, field, _SCHEMAS[kind], wait=True)
+
+        self._call("ensure the collection", ensure)
+        self.ready = True
+
+    def drop_collection(self) -> None:
+        self.ready = False
+        self._call("drop the collection", lambda: self.client.delete_collection(self.collection))
+
+    def upsert(self, points: list[VectorPoint]) -> None:
+        if not points:
+            return
+        structs = [
+            qm.PointStruct(
+                id=p.id,
+                vector={"dense": p.dense, "sparse": qm.SparseVector(indices=p.sparse_indices, values=p.sparse_values)},
+                payload=p.payload,
+            )
+            for p in points
+        ]
+        self._call("upsert", lambda: self.client.upsert(self.collection, points=structs, wait=True))
+
+    def delete(self, ids: list[str]) -> None:
+        if ids:
+            selector = qm.PointIdsList(points=list(ids))
+            self._call("delete", lambda: self.client.delete(self.collection, points_selector=selector, wait=True))
+
+    def delete_by_document(self, document_id: int) -> None:
+        selector = qm.FilterSelector(
+            filter=qm.Filter(must=[qm.FieldCondition(key="document_id", match=qm.MatchValue(value=document_id))])
+        )
+        self._call("delete", lambda: self.client.delete(self.collection, points_selector=selector, wait=True))
+
+    def _filter(self, query_filter: QueryFilter | None):
+        return None if query_filter is None else qm.Filter(must=filter_conditions(query_filter, _ServerConditions))
+
+    def query(self, *, query_filter, dense, sparse_indices, sparse_values, mode, limit, prefetch_limit, rrf_k):
+        flt = self._filter(query_filter)
+        sparse = (
+            qm.SparseVector(indices=list(sparse_indices), values=list(sparse_values))
+            if sparse_indices is not None
+            else None
+        )
+        if mode == SearchMode.HYBRID:
+            kwargs = dict(
+                prefetch=[
+                    qm.Prefetch(query=dense, using="dense", limit=prefetch_limit, filter=flt),
+                    qm.Prefetch(query=sparse, using="sparse", limit=prefetch_limit, filter=flt),
+                ],
+                query=qm.RrfQuery(rrf=qm.Rrf(k=rrf_k)),
+            )
+        elif mode == SearchMode.DENSE:
+            kwargs = dict(query=dense, using="dense")
+        else:
+            kwargs = dict(query=sparse, using="sparse")
+        response = self._call(
+            "query", lambda: self.client.query_points(self.collection, query_filter=flt, limit=limit, **kwargs)
+        )
+        return [ScoredId(id=str(p.id), score=p.score) for p in response.points]
+
+    def count(self, query_filter: QueryFilter | None = None) -> int:
+        flt = self._filter(query_filter)
+        return self._call("count", lambda: self.client.count(self.collection, count_filter=flt, exact=True).count)
+
+    def health(self) -> IndexHealth:
+        try:
+            exists = self.client.collection_exists(self.collection)
+            points = self.client.count(self.collection, exact=True).count if exists else None
+        except Exception as exc:
+            return IndexHealth(ok=False, backend=self.backend_name, detail=f"Qdrant at {self.where}: {exc}")
+        detail = str(self.where) if exists else f"collection {self.collection!r} not created yet"
+        return IndexHealth(ok=True, backend=self.backend_name, detail=detail, points=points)
+
+    def close(self) -> None:
+        with warnings.catch_warnings():
+            # qdrant-client warns when the connection to an unreachable server cannot be closed.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self.client.close()
+
+
+class _ServerConditions:
+    """How payload conditions are spelled in qdrant-client (see payload.filter_conditions)."""
+
+    @staticmethod
+    def match(key, value):
+        return qm.FieldCondition(key=key, match=qm.MatchValue(value=value))
+
+    @staticmethod
+    def match_any(key, values):
+        return qm.FieldCondition(key=key, match=qm.MatchAny(any=list(values)))
+
+    @staticmethod
+    def greater_than(key, value):
+        return qm.FieldCondition(key=key, range=qm.Range(gt=value))
