@@ -57,6 +57,7 @@ def retry_failed(*, chunks) -> int:
 def reindex(*, embedder=None, index=None, batch_size=256, progress=None):
     """Recreate the collection, re-embed every chunk from its text (PENDING again) and drain.
     `progress(stage, n)` is called with ("embedded", n) per embedded batch and ("pushed", n)."""
+    from chunks.services.ingestion import embedding_text
     from chunks.vector_index import get_vector_index
 
     if embedder is None:
@@ -69,10 +70,11 @@ def reindex(*, embedder=None, index=None, batch_size=256, progress=None):
     VectorDeletion.objects.all().delete()  # the new collection holds none of those points
     last_id = 0
     while True:
-        batch = list(Chunk.objects.filter(id__gt=last_id).order_by("id").only("id", "text")[:batch_size])
+        batch = list(Chunk.objects.filter(id__gt=last_id).order_by("id").only("id", "text", "metadata")[:batch_size])
         if not batch:
             break
-        for chunk, embedded in zip(batch, embedder.embed_documents([c.text for c in batch])):
+        texts = [embedding_text(c.metadata.get("title", ""), c.text) for c in batch]
+        for chunk, embedded in zip(batch, embedder.embed_documents(texts)):
             chunk.dense_vector = embedded["dense"]
             chunk.sparse_indices = embedded["sparse"]["indices"]
             chunk.sparse_values = embedded["sparse"]["values"]
