@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
     "django_q",
     "ragbase",
     "chunks",
@@ -141,6 +142,14 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {"search": env.str("SEARCH_THROTTLE_RATE", default="120/min")},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ragbase API",
+    "DESCRIPTION": "Search your documents; upload and list them.",
+    "VERSION": "1.0.0",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 
 # --- django-q2 -------------------------------------------------------------------------------
@@ -199,3 +208,10 @@ CHUNK_OVERLAP_TOKENS = env.int("CHUNK_OVERLAP_TOKENS", default=40)
 INGEST_MAX_FILE_BYTES = env.int("INGEST_MAX_FILE_BYTES", default=50 * 1024 * 1024)
 INGEST_MAX_PDF_PAGES = env.int("INGEST_MAX_PDF_PAGES", default=2000)
 INGEST_MAX_TEXT_CHARS = env.int("INGEST_MAX_TEXT_CHARS", default=5_000_000)
+
+# --- Search --------------------------------------------------------------------------------
+# Candidates taken from each leg (dense, sparse) before RRF fusion.
+SEARCH_PREFETCH_LIMIT = env.int("SEARCH_PREFETCH_LIMIT", default=100)
+# RRF constant k (Qdrant's default is 2; the RRF paper uses 60).
+SEARCH_RRF_K = env.int("SEARCH_RRF_K", default=60)
+SEARCH_DEFAULT_TOP_K = env.int("SEARCH_DEFAULT_TOP_K", default=10)

@@ -1,0 +1,160 @@
+"""The read path: query → embedded both ways → one hybrid query in the vector store, filtered to
+the caller's own chunks → the hits' text read back from Postgres in rank order."""
+import html
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+
+from chunks.embedding import get_embedder
+from chunks.models import Chunk, SyncStatus
+from chunks.outbox import ensure_index_ready
+from chunks.vector_index import QueryFilter, SearchMode
+
+logger = logging.getLogger(__name__)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    document_ids: list[int] | None = None
+    sources: list[str] | None = None
+    mime_types: list[str] | None = None
+    modified_after: datetime | None = None
+
+
+@dataclass
+class SearchHit:
+    chunk_id: int
+    document_id: int
+    score: float
+    text: str
+    snippet: str
+    title: str
+    source: str
+    mime_type: str
+    url: str
+    page: int | None
+    ordinal: int
+    context_before: list[str] = field(default_factory=list)
+    context_after: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SearchResult:
+    query: str
+    mode: str
+    hits: list[SearchHit]
+    pending_chunks: int
+    dropped_stale: int
+    took_ms: float
+
+
+def search(
+    *, user, query: str, mode: str = SearchMode.HYBRID, top_k: int = 10, filters: SearchFilters | None = None,
+    context_chunks: int = 0, index=None, embedder=None,
+) -> SearchResult:
+    """Raises chunks.vector_index.VectorStoreUnavailable when the store cannot answer."""
+    started = time.perf_counter()
+    mode = SearchMode(mode)
+    filters = filters or SearchFilters()
+    embedded = (embedder or get_embedder()).embed_query(query)
+    scored = ensure_index_ready(index).query(
+        query_filter=QueryFilter(
+            owner_id=user.pk,
+            document_ids=filters.document_ids,
+            sources=filters.sources,
+            mime_types=filters.mime_types,
+            modified_after=filters.modified_after,
+        ),
+        dense=embedded["dense"] if mode != SearchMode.SPARSE else None,
+        sparse_indices=embedded["sparse"]["indices"] if mode != SearchMode.DENSE else None,
+        sparse_values=embedded["sparse"]["values"] if mode != SearchMode.DENSE else None,
+        mode=mode,
+        limit=top_k,
+        prefetch_limit=max(settings.SEARCH_PREFETCH_LIMIT, top_k),
+        rrf_k=settings.SEARCH_RRF_K,
+    )
+    hits, dropped = _read_hits(user, scored, query)
+    if dropped:
+        # Points whose chunks are gone (deleted, re-chunked) wait in the outbox for deletion.
+        logger.info("search dropped %d hits whose chunks no longer exist", dropped)
+    if context_chunks:
+        _attach_context(hits, context_chunks)
+    return SearchResult(
+        query=query,
+        mode=mode.value,
+        hits=hits,
+        pending_chunks=Chunk.objects.filter(owner=user, sync_status=SyncStatus.PENDING).count(),
+        dropped_stale=dropped,
+        took_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
+def _read_hits(user, scored, query):
+    # owner=user again in SQL: the store's filter is the first line of isolation, not the only one.
+    rows = {
+        str(c.qdrant_id): c
+        for c in Chunk.objects.filter(qdrant_id__in=[s.id for s in scored], owner=user).select_related("document")
+    }
+    terms = query_terms(query)
+    hits = []
+    for s in scored:
+        chunk = rows.get(s.id)
+        if chunk is None:
+            continue
+        document = chunk.document
+        hits.append(
+            SearchHit(
+                chunk_id=chunk.pk,
+                document_id=document.pk,
+                score=s.score,
+                text=chunk.text,
+                snippet=highlight(chunk.text, terms),
+                title=document.title,
+                source=document.source,
+                mime_type=document.mime_type,
+                url=document.url,
+                page=chunk.metadata.get("page"),
+                ordinal=chunk.ordinal,
+            )
+        )
+    return hits, len(scored) - len(hits)
+
+
+def _attach_context(hits, width):
+    wanted = {(h.document_id, o) for h in hits for o in range(h.ordinal - width, h.ordinal + width + 1)}
+    texts = {
+        (d, o): t
+        for d, o, t in Chunk.objects.filter(
+            document_id__in={h.document_id for h in hits}, ordinal__in={o for _, o in wanted}
+        ).values_list("document_id", "ordinal", "text")
+        if (d, o) in wanted
+    }
+    for hit in hits:
+        hit.context_before = [texts[k] for o in range(hit.ordinal - width, hit.ordinal) if (k := (hit.document_id, o)) in texts]
+        hit.context_after = [
+            texts[k] for o in range(hit.ordinal + 1, hit.ordinal + width + 1) if (k := (hit.document_id, o)) in texts
+        ]
+
+
+def query_terms(query: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(query) if len(w) > 1}
+
+
+def highlight(text: str, terms: set[str], *, width: int = 240) -> str:
+    """An HTML-escaped excerpt of text around the first matched term, terms wrapped in <mark>."""
+    matches = [m for m in _WORD.finditer(text) if m.group().lower() in terms]
+    start = max(0, matches[0].start() - width // 3) if matches else 0
+    end = min(len(text), start + width)
+    pieces, cursor = [], start
+    for m in matches:
+        if m.start() < start or m.end() > end:
+            continue
+        pieces += [html.escape(text[cursor : m.start()]), f"<mark>{html.escape(m.group())}</mark>"]
+        cursor = m.end()
+    pieces.append(html.escape(text[cursor:end]))
+    return ("…" if start else "") + "".join(pieces) + ("…" if end < len(text) else "")

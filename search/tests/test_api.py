@@ -1,0 +1,57 @@
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from chunks.vector_index import VectorStoreUnavailable
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(make_user):
+    user = make_user("ann")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.user = user
+    return client
+
+
+def test_search_by_token_returns_paginated_results(api, add_document):
+    for i in range(3):
+        add_document(api.user, f"Volcano eruption report number {i}.", title=f"Volcano {i}")
+    body = api.get("/api/search/", {"q": "volcano eruption", "top_k": 3, "page_size": 2}).json()
+    assert body["count"] == 3 and len(body["results"]) == 2 and body["next_page"] == 2
+    assert body["results"][0]["title"].startswith("Volcano") and "<mark>" in body["results"][0]["snippet"]
+    second = api.post("/api/search/", {"q": "volcano eruption", "top_k": 3, "page_size": 2, "page": 2}, format="json")
+    assert len(second.json()["results"]) == 1 and second.json()["next_page"] is None
+
+
+@pytest.mark.parametrize(
+    "params, field",
+    [({}, "q"), ({"q": ""}, "q"), ({"q": "x" * 1001}, "q"), ({"q": "a", "top_k": 0}, "top_k"),
+     ({"q": "a", "top_k": 101}, "top_k"), ({"q": "a", "mode": "magic"}, "mode"), ({"q": "a", "source": "fax"}, "source")],
+)
+def test_bad_parameters_are_400_with_field_errors(api, vector_index, params, field):
+    response = api.get("/api/search/", params)
+    assert response.status_code == 400 and field in response.json()
+
+
+def test_unreachable_vector_store_is_503_not_500(api, vector_index, monkeypatch):
+    def down(**kwargs):
+        raise VectorStoreUnavailable("connection refused")
+
+    vector_index.ensure_collection(dense_dim=384, model_id="x") if False else None
+    monkeypatch.setattr(type(vector_index), "query", lambda self, **kw: down())
+    monkeypatch.setattr(type(vector_index), "ready", True, raising=False)
+    response = api.get("/api/search/", {"q": "anything"})
+    assert response.status_code == 503 and "unavailable" in response.json()["detail"]
+
+
+def test_anonymous_requests_are_refused(client, vector_index):
+    assert client.get("/api/search/", {"q": "x"}).status_code in (401, 403)
+
+
+def test_openapi_schema_and_docs(api):
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert schema.status_code == 200 and "/api/search/" in schema.json()["paths"]
+    assert api.get("/api/docs/").status_code == 200

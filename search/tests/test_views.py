@@ -1,0 +1,26 @@
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_search_page_renders_results_without_javascript(client, make_user, add_document):
+    ann = make_user("ann")
+    add_document(ann, "Glaciers retreat as the climate warms.", title="Glaciers")
+    client.force_login(ann)
+    html = client.get("/search/", {"q": "glaciers"}).content.decode()
+    assert "Glaciers" in html and "<mark>Glaciers</mark>" in html and "<form" in html
+
+
+def test_search_page_requires_login(client):
+    assert client.get("/search/", {"q": "x"}).status_code == 302
+
+
+def test_staff_can_search_as_a_user(client, make_user, add_document, django_user_model):
+    ann = make_user("ann")
+    add_document(ann, "Meteor showers peak in August.", title="Meteors")
+    staff = django_user_model.objects.create_superuser("boss", "b@example.com", "pw")
+    client.force_login(staff)
+    html = client.get("/admin-tools/search-as-user/", {"user": ann.pk, "q": "meteor"}).content.decode()
+    assert "Meteors" in html
+    client.force_login(ann)
+    assert client.get("/admin-tools/search-as-user/", {"user": ann.pk, "q": "meteor"}).status_code == 302

@@ -1,0 +1,47 @@
+from datetime import datetime, time, timezone
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+from chunks.vector_index import VectorStoreUnavailable
+from search.forms import AdminSearchForm, SearchForm
+from search.services import SearchFilters, search
+
+
+def _run(form, user):
+    """(result, error) for a bound, valid form."""
+    data = form.cleaned_data
+    after = data.get("modified_after")
+    try:
+        result = search(
+            user=user,
+            query=data["q"],
+            mode=data.get("mode") or "hybrid",
+            top_k=data.get("top_k") or 10,
+            filters=SearchFilters(
+                sources=[data["source"]] if data.get("source") else None,
+                modified_after=datetime.combine(after, time.min, tzinfo=timezone.utc) if after else None,
+            ),
+        )
+    except VectorStoreUnavailable:
+        return None, "Search is temporarily unavailable (the vector store cannot be reached). Try again shortly."
+    return result, ""
+
+
+@login_required
+def search_page(request):
+    form = SearchForm(request.GET or None)
+    result, error = _run(form, request.user) if form.is_valid() else (None, "")
+    return render(request, "search/search.html", {"form": form, "result": result, "error": error})
+
+
+@staff_member_required
+def admin_search_as_user(request):
+    form = AdminSearchForm(request.GET or None)
+    result, error = _run(form, form.cleaned_data["user"]) if form.is_valid() else (None, "")
+    return render(
+        request,
+        "search/admin_search.html",
+        {"form": form, "result": result, "error": error, "title": "Test search as a user"},
+    )
