@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db.models import Count
 
 from chunks.models import Chunk, Document, VectorDeletion
 from chunks.outbox_ops import outbox_health, retry_failed
@@ -16,24 +17,54 @@ def retry_failed_document_chunks(modeladmin, request, queryset):
     modeladmin.message_user(request, f"{count} failed chunk(s) queued again.", messages.SUCCESS)
 
 
+@admin.action(description="Re-ingest (extract, chunk and embed again)")
+def reingest_documents(modeladmin, request, queryset):
+    from django_q.tasks import async_task
+
+    uploads = queryset.exclude(file="")
+    for document in uploads:
+        async_task("chunks.tasks.ingest_document", document.pk, True)
+    skipped = queryset.count() - uploads.count()
+    modeladmin.message_user(
+        request,
+        f"{uploads.count()} document(s) queued for re-ingestion."
+        + (f" {skipped} without a stored file (Drive documents are re-read by the next Drive sync)." if skipped else ""),
+        messages.SUCCESS,
+    )
+
+
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
-    list_display = ("title", "owner", "source", "mime_type", "state", "updated_at")
+    list_display = ("title", "owner", "source", "mime_type", "state", "chunk_count", "updated_at")
     list_filter = ("source", "state", "owner")
-    search_fields = ("title", "source_id")
-    actions = [retry_failed_document_chunks]
+    search_fields = ("title", "source_id", "error")
+    readonly_fields = ("content_hash", "error", "created_at", "updated_at")
+    actions = [reingest_documents, retry_failed_document_chunks]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(chunk_total=Count("chunks"))
+
+    @admin.display(description="Chunks", ordering="chunk_total")
+    def chunk_count(self, document):
+        return document.chunk_total
 
 
 @admin.register(Chunk)
 class ChunkAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "owner", "sync_status", "sync_attempts", "next_attempt_at", "updated_at")
+    list_display = ("__str__", "owner", "sync_status", "vectors", "sync_attempts", "next_attempt_at", "updated_at")
     list_filter = ("sync_status", "owner")
     search_fields = ("text",)
     exclude = ("dense_vector", "sparse_indices", "sparse_values")
-    readonly_fields = ("last_sync_error",)
+    readonly_fields = ("last_sync_error", "vectors")
     actions = [retry_failed_chunks]
     # Shows the outbox health above the list (templates/admin/chunks/chunk/change_list.html).
     change_list_template = "admin/chunks/chunk/change_list.html"
+
+    @admin.display(description="Staged vectors")
+    def vectors(self, chunk):
+        if chunk.dense_vector is None:
+            return "none (in the vector store)" if chunk.sync_status == "SYNCED" else "none"
+        return f"dense {len(chunk.dense_vector)}d, sparse {len(chunk.sparse_indices or [])} terms"
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "outbox_health": outbox_health()}

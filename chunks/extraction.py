@@ -44,11 +44,12 @@ class ExtractedText:
 
 
 def guess_mime_type(filename: str, declared: str = "") -> str:
-    declared = (declared or "").split(";")[0].strip().lower()
-    if declared in SUPPORTED_TYPES:
-        return declared
+    """The file's extension decides when it is a known one (browsers often declare text/plain
+    or application/octet-stream); otherwise the declared type."""
     suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    return EXTENSION_TYPES.get(suffix, declared or "application/octet-stream")
+    if suffix in EXTENSION_TYPES:
+        return EXTENSION_TYPES[suffix]
+    return (declared or "").split(";")[0].strip().lower() or "application/octet-stream"
 
 
 def extract_text(content: bytes, mime_type: str) -> ExtractedText:

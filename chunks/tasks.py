@@ -9,8 +9,8 @@ from chunks.vector_index import uses_embedded_store
 log = logging.getLogger(__name__)
 
 
-def ingest_document(document_id):
-    ingest_stored_document(document_id=document_id)
+def ingest_document(document_id, force=False):
+    ingest_stored_document(document_id=document_id, force=force)
 
 
 def drain_outbox() -> str:

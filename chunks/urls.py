@@ -1,4 +1,15 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from chunks import views
+from chunks.api.views import DocumentViewSet
 
 app_name = "chunks"
-urlpatterns = []
+router = SimpleRouter()
+router.register("api/documents", DocumentViewSet, basename="document")
+
+urlpatterns = [
+    path("documents/", views.documents_page, name="documents"),
+    path("documents/<int:pk>/delete/", views.delete_document_view, name="delete"),
+    *router.urls,
+]

@@ -36,7 +36,8 @@ def test_docx_paragraphs():
 
 def test_mime_type_from_extension_when_declared_type_is_generic():
     assert guess_mime_type("notes.md", "application/octet-stream") == "text/markdown"
-    assert guess_mime_type("a.pdf", "") == PDF_TYPE
+    assert guess_mime_type("a.pdf", "text/plain") == PDF_TYPE
+    assert guess_mime_type("export", "text/csv; charset=utf-8") == "text/csv"
 
 
 @pytest.mark.reliability

@@ -1,0 +1,29 @@
+"""Reading BEIR-format datasets (corpus.jsonl, queries.jsonl, qrels/<split>.tsv)."""
+import csv
+import json
+from pathlib import Path
+
+
+def read_corpus(dataset: Path):
+    """Yields (doc_id, title, text)."""
+    with open(dataset / "corpus.jsonl", encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                row = json.loads(line)
+                yield str(row["_id"]), row.get("title", "") or "", row.get("text", "") or ""
+
+
+def read_queries(dataset: Path) -> dict[str, str]:
+    with open(dataset / "queries.jsonl", encoding="utf-8") as lines:
+        return {str(r["_id"]): r["text"] for r in map(json.loads, filter(str.strip, lines))}
+
+
+def read_qrels(dataset: Path, split: str = "test") -> dict[str, dict[str, int]]:
+    qrels: dict[str, dict[str, int]] = {}
+    with open(dataset / "qrels" / f"{split}.tsv", encoding="utf-8") as rows:
+        reader = csv.reader(rows, delimiter="\t")
+        for row in reader:
+            if not row or row[0] == "query-id":
+                continue
+            qrels.setdefault(row[0], {})[row[1]] = int(row[2])
+    return qrels

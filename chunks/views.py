@@ -1,0 +1,47 @@
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from chunks.api.views import documents_with_counts
+from chunks.deletions import delete_document
+from chunks.models import Document
+from chunks.services.ingestion import queue_upload
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        if isinstance(data, (list, tuple)):
+            return [super(MultipleFileField, self).clean(d, initial) for d in data]
+        return [super().clean(data, initial)]
+
+
+class UploadForm(forms.Form):
+    files = MultipleFileField(label="Files (text, Markdown, HTML, PDF, DOCX, CSV)")
+
+
+@login_required
+def documents_page(request):
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        documents = [queue_upload(owner=request.user, uploaded_file=f) for f in form.cleaned_data["files"]]
+        messages.success(request, f"{len(documents)} file(s) queued for indexing.")
+        return redirect("chunks:documents")
+    documents = documents_with_counts(request.user).order_by("-updated_at")[:500]
+    return render(request, "chunks/documents.html", {"form": form, "documents": documents})
+
+
+@login_required
+@require_POST
+def delete_document_view(request, pk):
+    document = get_object_or_404(Document, pk=pk, owner=request.user)
+    delete_document(document=document)
+    messages.success(request, f"Deleted “{document.title}”.")
+    return redirect("chunks:documents")
