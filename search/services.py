@@ -35,6 +35,7 @@ class SearchHit:
     snippet: str
     title: str
     source: str
+    source_id: str
     mime_type: str
     url: str
     page: int | None
@@ -116,6 +117,7 @@ def _read_hits(user, scored, query):
                 snippet=highlight(chunk.text, terms),
                 title=document.title,
                 source=document.source,
+                source_id=document.source_id,
                 mime_type=document.mime_type,
                 url=document.url,
                 page=chunk.metadata.get("page"),

@@ -34,6 +34,7 @@ class SearchHitSerializer(serializers.Serializer):
     score = serializers.FloatField()
     title = serializers.CharField()
     source = serializers.CharField()
+    source_id = serializers.CharField()
     mime_type = serializers.CharField()
     url = serializers.CharField(allow_blank=True)
     page = serializers.IntegerField(allow_null=True)

@@ -1,0 +1,41 @@
+import json
+
+import pytest
+from django.core.management import call_command
+
+from search.evaluation import score_runs
+
+
+def test_scores_are_the_standard_measures():
+    qrels = {"q1": {"d1": 1}, "q2": {"d9": 1}}
+    runs = {"q1": {"d1": 3.0, "d2": 2.0}, "q2": {"d2": 3.0, "d9": 2.0}}
+    scores = score_runs(runs, qrels, mode="hybrid", seconds=1.0)
+    assert scores.mrr_at_10 == pytest.approx((1 + 0.5) / 2)
+    assert scores.recall_at_100 == 1.0 and 0.5 < scores.ndcg_at_10 < 1.0
+
+
+@pytest.mark.slow
+def test_evaluate_command_on_a_tiny_beir_dataset(transactional_db, embedder, tmp_path, capsys, django_user_model):
+    docs = {
+        "d1": ("Statins", "Statins lower LDL cholesterol in adults."),
+        "d2": ("Vitamin D", "Sunlight exposure produces vitamin D in the skin."),
+        "d3": ("Fault code", "Error XQ7731 means the flash memory is worn."),
+    }
+    (tmp_path / "corpus.jsonl").write_text(
+        "\n".join(json.dumps({"_id": k, "title": t, "text": x}) for k, (t, x) in docs.items())
+    )
+    (tmp_path / "queries.jsonl").write_text(
+        "\n".join(json.dumps({"_id": q, "text": t}) for q, t in [("q1", "cholesterol drugs"), ("q2", "XQ7731")])
+    )
+    (tmp_path / "qrels").mkdir()
+    (tmp_path / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td3\t1\n")
+    django_user_model.objects.create_user("someone-else")
+
+    call_command("evaluate", dataset=str(tmp_path), verbosity=0)
+
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith(("hybrid", "dense", "sparse"))}
+    assert set(rows) == {"hybrid", "dense", "sparse"}
+    assert float(rows["hybrid"][-4]) == 1.0  # MRR@10: both queries find their document first
+    # The evaluation ran in its own database: the product's data is untouched.
+    assert list(django_user_model.objects.values_list("username", flat=True)) == ["someone-else"]
