@@ -1,5 +1,6 @@
 from datetime import datetime, time, timezone
 
+from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
@@ -18,7 +19,7 @@ def _run(form, user):
             user=user,
             query=data["q"],
             mode=data.get("mode") or "hybrid",
-            top_k=data.get("top_k") or 10,
+            top_k=data.get("top_k") or settings.SEARCH_DEFAULT_TOP_K,
             filters=SearchFilters(
                 sources=[data["source"]] if data.get("source") else None,
                 modified_after=datetime.combine(after, time.min, tzinfo=timezone.utc) if after else None,

@@ -1,3 +1,4 @@
+from django.conf import settings
 from rest_framework import serializers
 
 from chunks.models import Document
@@ -17,7 +18,7 @@ class CommaSeparatedList(serializers.ListField):
 
 class SearchRequestSerializer(serializers.Serializer):
     q = serializers.CharField(min_length=1, max_length=1000, trim_whitespace=True)
-    top_k = serializers.IntegerField(min_value=1, max_value=100, default=10)
+    top_k = serializers.IntegerField(min_value=1, max_value=100, default=lambda: settings.SEARCH_DEFAULT_TOP_K)
     mode = serializers.ChoiceField(choices=[m.value for m in SearchMode], default=SearchMode.HYBRID.value)
     document = CommaSeparatedList(child=serializers.IntegerField(min_value=1), required=False, max_length=100)
     source = CommaSeparatedList(child=serializers.ChoiceField(choices=Document.Source.choices), required=False)
