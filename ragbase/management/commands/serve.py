@@ -3,6 +3,7 @@
 In embedded mode this process is the single owner of the embedded vector store: it serves
 search and drains the outbox. The django-q2 workers it starts only write Postgres.
 """
+import signal
 import subprocess
 import sys
 
@@ -59,7 +60,8 @@ class Command(BaseCommand):
         cluster = None
         if not no_workers:
             cluster = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR)
-        host, _, port = addrport.rpartition(":")
+        # SIGTERM (service managers, `kill`) must stop the workers too, not orphan them.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         self.stdout.write(
             self.style.SUCCESS(
                 f"ragbase is serving on http://{addrport}/  (admin: http://{addrport}/admin/, "
