@@ -12,6 +12,7 @@ _TEST_ROOT = Path(tempfile.mkdtemp(prefix="ragbase-test-"))
 
 def pytest_configure(config):
     os.environ["RAGBASE_VAR_DIR"] = str(_TEST_ROOT / "var")
+    (_TEST_ROOT / "var" / "static").mkdir(parents=True)  # whitenoise warns when STATIC_ROOT is missing
     os.environ["QDRANT_PATH"] = str(_TEST_ROOT / "qdrant")
     os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))
     os.environ.setdefault("APP_ENCRYPTION_KEY", secrets.token_hex(32))
