@@ -150,6 +150,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Search your documents; upload and list them.",
     "VERSION": "1.0.0",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "ragbase.openapi.add_error_responses"],
 }
 
 # --- django-q2 -------------------------------------------------------------------------------

@@ -17,14 +17,14 @@ class SearchView(APIView):
 
     @extend_schema(
         parameters=[SearchRequestSerializer],
-        responses={200: SearchResponseSerializer, 400: None, 503: ErrorSerializer},
+        responses={200: SearchResponseSerializer, 503: ErrorSerializer},
     )
     def get(self, request):
         return self._search(request, request.query_params)
 
     @extend_schema(
         request=SearchRequestSerializer,
-        responses={200: SearchResponseSerializer, 400: None, 503: ErrorSerializer},
+        responses={200: SearchResponseSerializer, 503: ErrorSerializer},
     )
     def post(self, request):
         return self._search(request, request.data)

@@ -36,15 +36,26 @@ def test_bad_parameters_are_400_with_field_errors(api, vector_index, params, fie
     assert response.status_code == 400 and field in response.json()
 
 
-def test_unreachable_vector_store_is_503_not_500(api, vector_index, monkeypatch):
-    def down(**kwargs):
-        raise VectorStoreUnavailable("connection refused")
+@pytest.fixture
+def unreachable_store():
+    """The server backend aimed at a closed loopback port: a real connection failure."""
+    from chunks.vector_index import build_vector_index, set_vector_index
 
-    vector_index.ensure_collection(dense_dim=384, model_id="x") if False else None
-    monkeypatch.setattr(type(vector_index), "query", lambda self, **kw: down())
-    monkeypatch.setattr(type(vector_index), "ready", True, raising=False)
-    response = api.get("/api/search/", {"q": "anything"})
-    assert response.status_code == 503 and "unavailable" in response.json()["detail"]
+    index = build_vector_index(url="http://127.0.0.1:9", collection="down", timeout=2)
+    previous = set_vector_index(index)
+    yield index
+    set_vector_index(previous)
+
+
+def test_unreachable_vector_store_is_503_not_500(api, unreachable_store):
+    for response in (api.get("/api/search/", {"q": "anything"}), api.post("/api/search/", {"q": "x"}, format="json")):
+        assert response.status_code == 503 and "unavailable" in response.json()["detail"]
+
+
+def test_search_page_says_when_the_store_is_down(client, make_user, unreachable_store):
+    client.force_login(make_user("bob"))
+    response = client.get("/search/", {"q": "anything"})
+    assert response.status_code == 200 and "temporarily unavailable" in response.content.decode()
 
 
 def test_anonymous_requests_are_refused(client, vector_index):

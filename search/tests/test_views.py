@@ -20,6 +20,7 @@ def test_staff_can_search_as_a_user(client, make_user, add_document, django_user
     add_document(ann, "Meteor showers peak in August.", title="Meteors")
     staff = django_user_model.objects.create_superuser("boss", "b@example.com", "pw")
     client.force_login(staff)
+    assert "/admin-tools/search-as-user/" in client.get("/admin/").content.decode()  # linked from the admin index
     html = client.get("/admin-tools/search-as-user/", {"user": ann.pk, "q": "meteor"}).content.decode()
     assert "Meteors" in html
     client.force_login(ann)
