@@ -215,3 +215,20 @@ SEARCH_PREFETCH_LIMIT = env.int("SEARCH_PREFETCH_LIMIT", default=100)
 # RRF constant k (Qdrant's default is 2; the RRF paper uses 60).
 SEARCH_RRF_K = env.int("SEARCH_RRF_K", default=60)
 SEARCH_DEFAULT_TOP_K = env.int("SEARCH_DEFAULT_TOP_K", default=10)
+
+# --- Google Drive (per-user OAuth, sync) -----------------------------------------------------
+GOOGLE_OAUTH_CLIENT_ID = env.str("GOOGLE_OAUTH_CLIENT_ID", default="")
+GOOGLE_OAUTH_CLIENT_SECRET = env.str("GOOGLE_OAUTH_CLIENT_SECRET", default="")
+GOOGLE_AUTH_URI = env.str("GOOGLE_AUTH_URI", default="https://accounts.google.com/o/oauth2/auth")
+GOOGLE_TOKEN_URI = env.str("GOOGLE_TOKEN_URI", default="https://oauth2.googleapis.com/token")
+GOOGLE_REVOKE_URI = env.str("GOOGLE_REVOKE_URI", default="https://oauth2.googleapis.com/revoke")
+GOOGLE_USERINFO_URI = env.str("GOOGLE_USERINFO_URI", default="https://www.googleapis.com/oauth2/v3/userinfo")
+# Base URL of the Drive v3 API (googleapiclient's api_endpoint: rootUrl + servicePath).
+GOOGLE_DRIVE_API_ROOT = env.str("GOOGLE_DRIVE_API_ROOT", default="https://www.googleapis.com/drive/v3/")
+DRIVE_SCOPES = ["https://www.googleapis.com/auth/drive.readonly"]
+DRIVE_SYNC_INTERVAL_MINUTES = env.int("DRIVE_SYNC_INTERVAL_MINUTES", default=30)
+DRIVE_MAX_RETRIES = env.int("DRIVE_MAX_RETRIES", default=5)
+DRIVE_BACKOFF_BASE_SECONDS = env.float("DRIVE_BACKOFF_BASE_SECONDS", default=1.0)
+DRIVE_BACKOFF_MAX_SECONDS = env.float("DRIVE_BACKOFF_MAX_SECONDS", default=120.0)
+DRIVE_MAX_FILE_BYTES = env.int("DRIVE_MAX_FILE_BYTES", default=INGEST_MAX_FILE_BYTES)
+DRIVE_PAGE_SIZE = env.int("DRIVE_PAGE_SIZE", default=100)
