@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "django_q",
+    "social_django",
     "ragbase",
     "chunks",
     "drive",
@@ -73,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "social_django.middleware.SocialAuthExceptionMiddleware",
 ]
 
 ROOT_URLCONF = "ragbase.urls"
@@ -232,3 +234,25 @@ DRIVE_BACKOFF_BASE_SECONDS = env.float("DRIVE_BACKOFF_BASE_SECONDS", default=1.0
 DRIVE_BACKOFF_MAX_SECONDS = env.float("DRIVE_BACKOFF_MAX_SECONDS", default=120.0)
 DRIVE_MAX_FILE_BYTES = env.int("DRIVE_MAX_FILE_BYTES", default=INGEST_MAX_FILE_BYTES)
 DRIVE_PAGE_SIZE = env.int("DRIVE_PAGE_SIZE", default=100)
+
+# social-auth: used only to connect a Drive to the logged-in user (ModelBackend stays first).
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "drive.auth.GoogleDriveOAuth2"]
+SOCIAL_AUTH_GOOGLE_OAUTH2_KEY = GOOGLE_OAUTH_CLIENT_ID
+SOCIAL_AUTH_GOOGLE_OAUTH2_SECRET = GOOGLE_OAUTH_CLIENT_SECRET
+SOCIAL_AUTH_GOOGLE_OAUTH2_SCOPE = DRIVE_SCOPES
+SOCIAL_AUTH_GOOGLE_OAUTH2_AUTH_EXTRA_ARGUMENTS = {"access_type": "offline", "prompt": "consent"}
+SOCIAL_AUTH_GOOGLE_OAUTH2_USE_UNIQUE_USER_ID = True
+SOCIAL_AUTH_LOGIN_REDIRECT_URL = "/drive/"
+SOCIAL_AUTH_LOGIN_ERROR_URL = "/drive/"
+SOCIAL_AUTH_RAISE_EXCEPTIONS = False
+SOCIAL_AUTH_JSONFIELD_ENABLED = True
+SOCIAL_AUTH_PIPELINE = (
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "drive.pipeline.require_logged_in_user",
+    "social_core.pipeline.social_auth.social_user",
+    "social_core.pipeline.social_auth.associate_user",
+    "social_core.pipeline.social_auth.load_extra_data",
+    "drive.pipeline.store_drive_connection",
+)

@@ -32,6 +32,8 @@ def fake_google(settings):
     fake = FakeGoogle().start()
     settings.GOOGLE_OAUTH_CLIENT_ID = "test-client-id"
     settings.GOOGLE_OAUTH_CLIENT_SECRET = "test-client-secret"
+    settings.SOCIAL_AUTH_GOOGLE_OAUTH2_KEY = "test-client-id"
+    settings.SOCIAL_AUTH_GOOGLE_OAUTH2_SECRET = "test-client-secret"
     settings.GOOGLE_AUTH_URI = fake.url + "/authorize"
     settings.GOOGLE_TOKEN_URI = fake.url + "/token"
     settings.GOOGLE_REVOKE_URI = fake.url + "/revoke"
