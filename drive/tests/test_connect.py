@@ -105,15 +105,15 @@ def test_pages_need_csrf(fake_google, make_user):
 
 
 def _pg_dump() -> str:
-    settings_dict = db.settings_dict
+    """A data dump of the test database with the pg_dump that pgserver ships."""
+    db.ensure_connection()
+    info = db.connection.info  # psycopg's resolved connection parameters (pgserver uses a socket dir)
     pg_dump = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pg_dump"
-    command = [str(pg_dump), "--data-only", "-d", settings_dict["NAME"], "-U", settings_dict["USER"]]
-    if settings_dict.get("HOST"):
-        command += ["-h", settings_dict["HOST"]]
-    if settings_dict.get("PORT"):
-        command += ["-p", str(settings_dict["PORT"])]
-    env = {"PGPASSWORD": settings_dict.get("PASSWORD") or ""}
-    return subprocess.run(command, capture_output=True, check=True, env=env, timeout=60).stdout.decode(errors="replace")
+    command = [str(pg_dump), "--data-only", "-d", info.dbname, "-U", info.user, "-h", info.host, "-p", str(info.port)]
+    env = {"PGPASSWORD": db.settings_dict.get("PASSWORD") or ""}
+    result = subprocess.run(command, capture_output=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    return result.stdout.decode(errors="replace")
 
 
 @pytest.mark.reliability
