@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import include, path
+
+from drive import views
 
 app_name = "drive"
-urlpatterns = []
+urlpatterns = [
+    path("drive/", views.drive_page, name="page"),
+    path("drive/sync/", views.sync_now, name="sync"),
+    path("drive/folders/", views.choose_folders, name="folders"),
+    path("drive/disconnect/", views.disconnect_view, name="disconnect"),
+]

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "django_q",
+    "social_django",
     "ragbase",
     "chunks",
     "drive",
@@ -73,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "social_django.middleware.SocialAuthExceptionMiddleware",
 ]
 
 ROOT_URLCONF = "ragbase.urls"
@@ -216,3 +218,42 @@ SEARCH_PREFETCH_LIMIT = env.int("SEARCH_PREFETCH_LIMIT", default=100)
 # RRF constant k (Qdrant's default is 2; the RRF paper uses 60).
 SEARCH_RRF_K = env.int("SEARCH_RRF_K", default=60)
 SEARCH_DEFAULT_TOP_K = env.int("SEARCH_DEFAULT_TOP_K", default=10)
+
+# --- Google Drive (per-user OAuth, sync) -----------------------------------------------------
+GOOGLE_OAUTH_CLIENT_ID = env.str("GOOGLE_OAUTH_CLIENT_ID", default="")
+GOOGLE_OAUTH_CLIENT_SECRET = env.str("GOOGLE_OAUTH_CLIENT_SECRET", default="")
+GOOGLE_AUTH_URI = env.str("GOOGLE_AUTH_URI", default="https://accounts.google.com/o/oauth2/auth")
+GOOGLE_TOKEN_URI = env.str("GOOGLE_TOKEN_URI", default="https://oauth2.googleapis.com/token")
+GOOGLE_REVOKE_URI = env.str("GOOGLE_REVOKE_URI", default="https://oauth2.googleapis.com/revoke")
+GOOGLE_USERINFO_URI = env.str("GOOGLE_USERINFO_URI", default="https://www.googleapis.com/oauth2/v3/userinfo")
+# Base URL of the Drive v3 API (googleapiclient's api_endpoint: rootUrl + servicePath).
+GOOGLE_DRIVE_API_ROOT = env.str("GOOGLE_DRIVE_API_ROOT", default="https://www.googleapis.com/drive/v3/")
+DRIVE_SCOPES = ["https://www.googleapis.com/auth/drive.readonly"]
+DRIVE_SYNC_INTERVAL_MINUTES = env.int("DRIVE_SYNC_INTERVAL_MINUTES", default=30)
+DRIVE_MAX_RETRIES = env.int("DRIVE_MAX_RETRIES", default=5)
+DRIVE_BACKOFF_BASE_SECONDS = env.float("DRIVE_BACKOFF_BASE_SECONDS", default=1.0)
+DRIVE_BACKOFF_MAX_SECONDS = env.float("DRIVE_BACKOFF_MAX_SECONDS", default=120.0)
+DRIVE_MAX_FILE_BYTES = env.int("DRIVE_MAX_FILE_BYTES", default=INGEST_MAX_FILE_BYTES)
+DRIVE_PAGE_SIZE = env.int("DRIVE_PAGE_SIZE", default=100)
+
+# social-auth: used only to connect a Drive to the logged-in user (ModelBackend stays first).
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "drive.auth.GoogleDriveOAuth2"]
+SOCIAL_AUTH_GOOGLE_OAUTH2_KEY = GOOGLE_OAUTH_CLIENT_ID
+SOCIAL_AUTH_GOOGLE_OAUTH2_SECRET = GOOGLE_OAUTH_CLIENT_SECRET
+SOCIAL_AUTH_GOOGLE_OAUTH2_SCOPE = DRIVE_SCOPES
+SOCIAL_AUTH_GOOGLE_OAUTH2_AUTH_EXTRA_ARGUMENTS = {"access_type": "offline", "prompt": "consent"}
+SOCIAL_AUTH_GOOGLE_OAUTH2_USE_UNIQUE_USER_ID = True
+SOCIAL_AUTH_LOGIN_REDIRECT_URL = "/drive/"
+SOCIAL_AUTH_LOGIN_ERROR_URL = "/drive/"
+SOCIAL_AUTH_RAISE_EXCEPTIONS = False
+SOCIAL_AUTH_JSONFIELD_ENABLED = True
+SOCIAL_AUTH_PIPELINE = (
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "drive.pipeline.require_logged_in_user",
+    "social_core.pipeline.social_auth.social_user",
+    "social_core.pipeline.social_auth.associate_user",
+    "social_core.pipeline.social_auth.load_extra_data",
+    "drive.pipeline.store_drive_connection",
+)

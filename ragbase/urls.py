@@ -14,5 +14,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include("chunks.urls")),
     path("", include("drive.urls")),
+    # social-auth: /login/google-oauth2/ (connect) and /complete/google-oauth2/ (callback).
+    path("", include("social_django.urls", namespace="social")),
     path("", include("search.urls")),
 ]

@@ -1,0 +1,43 @@
+"""Disconnecting a Drive: revoke at Google, forget the credentials, remove its documents."""
+import logging
+
+import requests
+from django.conf import settings
+from django.db import transaction
+
+from drive.crypto import DecryptionError
+from drive.models import DriveConnection
+from drive.services.files import drive_documents
+from chunks.deletions import delete_document
+
+logger = logging.getLogger(__name__)
+
+
+def revoke_at_google(connection: DriveConnection) -> bool:
+    try:
+        token = connection.refresh_token
+    except DecryptionError:
+        return False
+    if not token:
+        return False
+    try:
+        response = requests.post(settings.GOOGLE_REVOKE_URI, data={"token": token}, timeout=10)
+    except requests.RequestException as error:
+        logger.warning("Revoking the Drive grant of connection %s failed: %s", connection.pk, type(error).__name__)
+        return False
+    return response.status_code == 200
+
+
+def disconnect(*, user) -> int:
+    """Revoke, delete the connection (and social-auth's association) and the user's Drive documents."""
+    connection = DriveConnection.objects.filter(user=user).first()
+    if connection is not None:
+        revoke_at_google(connection)
+    removed = 0
+    with transaction.atomic():
+        for document in drive_documents(user):
+            delete_document(document=document)
+            removed += 1
+        DriveConnection.objects.filter(user=user).delete()
+        user.social_auth.filter(provider="google-oauth2").delete()
+    return removed
