@@ -70,7 +70,7 @@ def test_callback_rejects_a_bad_or_replayed_state(client, fake_google, make_user
     assert DriveConnection.objects.get(user=user).refresh_token == first_token
 
 
-def test_connect_requires_login(client, fake_google):
+def test_connect_requires_login(db, client, fake_google):
     response = client.get("/drive/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     response = client.get("/complete/google-oauth2/", {"state": "x", "code": "y"})
