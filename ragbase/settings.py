@@ -35,6 +35,25 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# --- Production security (applies when DEBUG is off) --------------------------------------
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
+    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+# TLS ends at the reverse proxy, which tells Django the original scheme in this header.
+if env.bool("SECURE_PROXY_SSL_HEADER", default=True):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Probes are plain http from inside the network: never redirect them to https.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+
+# --- Health ----------------------------------------------------------------------------------
+# /readyz answers 503 when the oldest PENDING chunk has waited longer than this.
+READY_MAX_OUTBOX_AGE_SECONDS = env.int("READY_MAX_OUTBOX_AGE_SECONDS", default=900)
+
 # --- Encryption of stored secrets (AES-256-GCM) -------------------------------------------
 _raw_key = env.str("APP_ENCRYPTION_KEY", default="")
 if not _raw_key:
