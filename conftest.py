@@ -17,6 +17,8 @@ def pytest_configure(config):
     os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))
     os.environ.setdefault("APP_ENCRYPTION_KEY", secrets.token_hex(32))
     os.environ["Q_SYNC"] = "true"
+    # Production defaults redirect http to https; the test client speaks http.
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
     # The tests must never read the developer's .env (keys, QDRANT_URL...).
     os.environ["RAGBASE_IGNORE_DOTENV"] = "true"
     if not os.environ.get("DATABASE_URL"):

@@ -1,5 +1,5 @@
 from django.db.models import Count, Q
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -32,6 +32,11 @@ def documents_with_counts(user):
     )
 
 
+# The path id is the document's integer primary key (the schema cannot derive it: the queryset needs a user).
+_DOCUMENT_ID = extend_schema(parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)])
+
+
+@extend_schema_view(retrieve=_DOCUMENT_ID, destroy=_DOCUMENT_ID)
 class DocumentViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):

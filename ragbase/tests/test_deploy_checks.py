@@ -1,0 +1,34 @@
+"""`manage.py check --deploy` is clean with production settings; config mistakes are check errors."""
+import secrets
+
+from django.core.checks import run_checks
+
+from ragbase.tests.test_startup_errors import run_manage
+
+PRODUCTION_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "ALLOWED_HOSTS": "ragbase.example.com",
+    "CSRF_TRUSTED_ORIGINS": "https://ragbase.example.com",
+    "SECURE_SSL_REDIRECT": "true",
+    "SECURE_HSTS_PRELOAD": "true",
+}
+
+
+def test_check_deploy_is_clean_in_production(tmp_path):
+    result = run_manage(tmp_path, "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "WARNING" not in result.stderr and "no issues" in result.stdout
+
+
+def test_wildcard_allowed_hosts_is_an_error_in_production(tmp_path):
+    result = run_manage(tmp_path, "check", **{**PRODUCTION_ENV, "ALLOWED_HOSTS": "*"})
+    assert result.returncode == 1
+    assert "ragbase.E011" in result.stderr
+
+
+def test_q_retry_not_above_timeout_is_an_error(settings):
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "timeout": 600, "retry": 600}
+    assert "ragbase.E010" in [m.id for m in run_checks()]
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "retry": 660}
+    assert "ragbase.E010" not in [m.id for m in run_checks()]

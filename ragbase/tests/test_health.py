@@ -1,0 +1,79 @@
+"""/healthz and /readyz against a healthy store, a broken one and an old outbox backlog."""
+from datetime import timedelta
+
+import pytest
+
+from chunks.models import Chunk, Document
+from chunks.vector_index import IndexHealth, set_vector_index
+from chunks.vector_index.qdrant_edge import EdgeVectorIndex
+
+pytestmark = pytest.mark.django_db
+
+
+class UnhealthyIndex(EdgeVectorIndex):
+    def health(self):
+        return IndexHealth(ok=False, backend="broken", detail="connection refused")
+
+
+class RaisingIndex(EdgeVectorIndex):
+    def health(self):
+        raise RuntimeError("boom")
+
+
+def test_healthz_is_ok(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_ready_with_healthy_store(client, vector_index):
+    vector_index.ensure_collection(dense_dim=384, model_id="test")
+    response = client.get("/readyz")
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["status"] == "ready"
+    assert body["checks"]["postgres"]["ok"] and body["checks"]["vector_store"]["ok"]
+    assert body["checks"]["outbox"]["oldest_pending_age_seconds"] == 0.0
+    assert isinstance(body["workers"], list)
+
+
+@pytest.mark.parametrize("index_class", [UnhealthyIndex, RaisingIndex])
+def test_readyz_503_with_broken_store(client, tmp_path, index_class):
+    previous = set_vector_index(index_class(path=tmp_path / "q", collection="c"))
+    try:
+        response = client.get("/readyz")
+    finally:
+        set_vector_index(previous)
+    assert response.status_code == 503
+    assert response.json()["checks"]["vector_store"]["ok"] is False
+
+
+def test_readyz_503_when_collection_missing_on_server(client, tmp_path):
+    from qdrant_client import QdrantClient
+
+    from chunks.vector_index import qdrant_server as server
+
+    # qdrant-client in memory stands in for a server whose collection was never created.
+    missing = server.ServerVectorIndex.__new__(server.ServerVectorIndex)
+    missing.client, missing.collection, missing.where = QdrantClient(location=":memory:"), "absent", "memory"
+    missing.backend_name = "qdrant-server"
+    previous = set_vector_index(missing)
+    try:
+        response = client.get("/readyz")
+    finally:
+        set_vector_index(previous)
+    assert response.status_code == 503
+    assert "not created" in response.json()["checks"]["vector_store"]["detail"]
+
+
+def test_readyz_503_when_outbox_backlog_is_old(client, vector_index, django_user_model, settings):
+    vector_index.ensure_collection(dense_dim=384, model_id="test")
+    settings.READY_MAX_OUTBOX_AGE_SECONDS = 60
+    owner = django_user_model.objects.create_user("u")
+    document = Document.objects.create(owner=owner, source="upload", source_id="x", title="t")
+    chunk = Chunk.objects.create(document=document, owner=owner, ordinal=0, text="hello")
+    Chunk.objects.filter(pk=chunk.pk).update(created_at=chunk.created_at - timedelta(minutes=5))
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    outbox = response.json()["checks"]["outbox"]
+    assert outbox["ok"] is False and outbox["oldest_pending_age_seconds"] >= 300
