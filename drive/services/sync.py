@@ -15,6 +15,7 @@ from drive.services.files import (
 )
 from drive.services.google_api import GrantRevoked, drive_service, execute
 from drive.services.tokens import refresh_token_or_flag
+from ragbase.metrics import DRIVE_SYNC_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ def sync_connection(*, connection_id: int) -> SyncResult:
     connection.files_failed = drive_documents(connection.user).filter(state="failed").count()
     connection.last_error = "\n".join(([result.stopped] if result.stopped else []) + result.errors[-20:])
     connection.save(update_fields=["last_sync_at", "files_indexed", "files_failed", "last_error", "updated_at"])
+    if result.stopped or result.errors:
+        DRIVE_SYNC_ERRORS.inc()
     logger.info("Drive sync of connection %s: %s", connection.pk, result)
     return result
 

@@ -85,3 +85,17 @@ def test_neighbouring_context_on_request(make_user, add_document, settings):
 def test_highlight_escapes_html_and_marks_terms():
     snippet = highlight("<b>Cats</b> and dogs & cats", query_terms("cats"))
     assert snippet == "&lt;b&gt;<mark>Cats</mark>&lt;/b&gt; and dogs &amp; <mark>cats</mark>"
+
+
+def test_each_search_is_timed_in_the_latency_histogram(make_user, add_document):
+    from prometheus_client import REGISTRY
+
+    ann = make_user("ann")
+    add_document(ann, "Herons fish in shallow water.", title="Herons")
+
+    def observed():
+        return REGISTRY.get_sample_value("ragbase_search_latency_seconds_count", {"mode": "dense"}) or 0
+
+    before = observed()
+    search(user=ann, query="herons", mode="dense")
+    assert observed() == before + 1
