@@ -102,6 +102,14 @@ def ensure_index_ready(index: VectorIndex | None = None, *, dense_dim=None, mode
     return index
 
 
+def _record_metrics(batch: DrainResult) -> None:
+    from ragbase.metrics import OUTBOX_DELETED, OUTBOX_DRAIN_ERRORS, OUTBOX_PUSHED
+
+    OUTBOX_PUSHED.inc(batch.synced)
+    OUTBOX_DELETED.inc(batch.deleted)
+    OUTBOX_DRAIN_ERRORS.inc(len(batch.errors))
+
+
 def drain(*, batch_size=None, max_batches=None, index=None, progress=None) -> DrainResult:
     """Push due deletions and PENDING chunks until none are due (or `max_batches`). `progress`,
     if given, is called with each batch's DrainResult (progress bars)."""
@@ -122,6 +130,7 @@ def drain(*, batch_size=None, max_batches=None, index=None, progress=None) -> Dr
             break
         batch.batches = 1
         total += batch
+        _record_metrics(batch)
         if progress:
             progress(batch)
         if batch.store_unavailable:

@@ -48,3 +48,19 @@ def test_json_log_format(tmp_path):
     line = [l for l in result.stderr.splitlines() if "hello" in l][0]
     record = json.loads(line)
     assert record["message"] == "hello" and record["level"] == "WARNING" and record["logger"] == "ragbase"
+
+
+def test_drain_counts_pushed_points(vector_index, embedder, django_user_model):
+    from prometheus_client import REGISTRY
+
+    from chunks.outbox import drain
+    from chunks.services.ingestion import ingest_content
+
+    owner = django_user_model.objects.create_user("d")
+    before = REGISTRY.get_sample_value("ragbase_outbox_pushed_total") or 0
+    ingest_content(owner=owner, source="upload", source_id="a", title="a", mime_type="text/plain",
+                   content=b"Metrics count the points each drain pushes.")
+    pushed = Chunk.objects.filter(owner=owner).count()
+    drain(index=vector_index)
+    assert pushed > 0
+    assert REGISTRY.get_sample_value("ragbase_outbox_pushed_total") - before == pushed
