@@ -20,7 +20,10 @@ class SearchRequestSerializer(serializers.Serializer):
     q = serializers.CharField(min_length=1, max_length=1000, trim_whitespace=True)
     top_k = serializers.IntegerField(min_value=1, max_value=100, default=lambda: settings.SEARCH_DEFAULT_TOP_K)
     mode = serializers.ChoiceField(choices=[m.value for m in SearchMode], default=SearchMode.HYBRID.value)
-    document = CommaSeparatedList(child=serializers.IntegerField(min_value=1), required=False, max_length=100)
+    # Document ids are bigint primary keys: larger values cannot name a document.
+    document = CommaSeparatedList(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), required=False, max_length=100
+    )
     source = CommaSeparatedList(child=serializers.ChoiceField(choices=Document.Source.choices), required=False)
     mime_type = CommaSeparatedList(child=serializers.CharField(max_length=255), required=False, max_length=20)
     modified_after = serializers.DateTimeField(required=False)

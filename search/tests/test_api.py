@@ -29,7 +29,8 @@ def test_search_by_token_returns_paginated_results(api, add_document):
 @pytest.mark.parametrize(
     "params, field",
     [({}, "q"), ({"q": ""}, "q"), ({"q": "x" * 1001}, "q"), ({"q": "a", "top_k": 0}, "top_k"),
-     ({"q": "a", "top_k": 101}, "top_k"), ({"q": "a", "mode": "magic"}, "mode"), ({"q": "a", "source": "fax"}, "source")],
+     ({"q": "a", "top_k": 101}, "top_k"), ({"q": "a", "mode": "magic"}, "mode"), ({"q": "a", "source": "fax"}, "source"),
+     ({"q": "a", "document": str(2**63)}, "document")],
 )
 def test_bad_parameters_are_400_with_field_errors(api, vector_index, params, field):
     response = api.get("/api/search/", params)
