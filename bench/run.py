@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """ragbase benchmark harness (never part of the pytest suite).
 
-    .venv/bin/python bench/run.py [--quick] [--sections quality latency ingestion drain]
+    .venv/bin/python bench/run.py [--quick] [--sections quality latency ingestion load]
 
 Runs on its own throw-away embedded PostgreSQL and qdrant-edge store in a temp dir (env set before
 django.setup(), see bench/outbox_drain.py). Prints one table and writes bench/results/<timestamp>.json
@@ -23,6 +23,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pgvector_baseline  # noqa: E402
 from outbox_drain import INSERT_CHUNKS, setup_django  # noqa: E402
 
 NFCORPUS = Path("/work/shared/datasets/nfcorpus")
@@ -89,16 +90,32 @@ def section_quality(args, user):
             for rank, hit in enumerate(search(user=user, query=text, mode=mode, top_k=100).hits):
                 ranking.setdefault(beir_id[hit.document_id], 1.0 / (rank + 1))
             run[qid] = ranking
-        scores = evaluator.evaluate(run)
-        record("quality", f"ragbase {mode}", "nDCG@10", statistics.mean(s["ndcg_cut_10"] for s in scores.values()))
-        record("quality", f"ragbase {mode}", "Recall@100", statistics.mean(s["recall_100"] for s in scores.values()))
-        # recip_rank over the top 100; MRR@10 cut by hand below from the run.
-        mrr10 = statistics.mean(
-            next((1 / (i + 1) for i, d in enumerate(sorted(run[q], key=run[q].get, reverse=True)[:10])
-                  if qrels[q].get(d, 0) > 0), 0.0)
-            for q in queries
-        )
-        record("quality", f"ragbase {mode}", "MRR@10", mrr10)
+        _score_run(f"ragbase {mode}", run, qrels, evaluator)
+    from chunks.embedding import get_embedder
+    from chunks.models import Chunk
+
+    embedder = get_embedder()
+    size, count = pgvector_baseline.build(owner_id=user.pk, dim=len(embedder.embed_query("x")["dense"]))
+    chunk_doc = dict(Chunk.objects.filter(owner=user).values_list("pk", "document_id"))
+    run = {}
+    for qid, text in queries.items():
+        ranking = {}
+        for rank, (chunk_id, _) in enumerate(pgvector_baseline.query(
+                owner_id=user.pk, text=text, dense=embedder.embed_query(text)["dense"], limit=100)):
+            ranking.setdefault(beir_id[chunk_doc[chunk_id]], 1.0 / (rank + 1))
+        run[qid] = ranking
+    _score_run("pgvector+tsvector RRF", run, qrels, evaluator)
+
+
+def _score_run(name, run, qrels, evaluator):
+    scores = evaluator.evaluate(run)
+    record("quality", name, "nDCG@10", statistics.mean(s["ndcg_cut_10"] for s in scores.values()))
+    record("quality", name, "Recall@100", statistics.mean(s["recall_100"] for s in scores.values()))
+    record("quality", name, "MRR@10", statistics.mean(
+        next((1 / (i + 1) for i, d in enumerate(sorted(run[q], key=run[q].get, reverse=True)[:10])
+              if qrels[q].get(d, 0) > 0), 0.0)
+        for q in run
+    ))
 
 
 def synthetic_corpus(user, n, dim):
@@ -130,7 +147,7 @@ def section_latency(args, user, embedder):
     for size in args.sizes:
         result, seconds = synthetic_corpus(user, size - total, dim)
         total = size
-        record("drain", f"{size - result.synced and size or result.synced} synthetic", "chunks/s", result.synced / seconds, "chunks/s")
+        record("drain", f"{result.synced} synthetic chunks", "chunks/s", result.synced / seconds, "chunks/s")
         index = ensure_index_ready()
         t = []
         embedded = []
@@ -167,6 +184,15 @@ def section_latency(args, user, embedder):
         record("latency", f"API status @{size}", "last", response.status_code)
         for k, v in percentiles(t).items():
             record("latency", f"API hybrid @{size}", k, v, "ms")
+        table_bytes, rows_n = pgvector_baseline.build(owner_id=user.pk, dim=dim)
+        record("storage", f"pgvector table @{size}", "bytes/chunk", table_bytes / rows_n, "B")
+        t = []
+        for q, e in zip(queries, embedded):
+            s = time.perf_counter()
+            pgvector_baseline.query(owner_id=user.pk, text=q, dense=e["dense"])
+            t.append((time.perf_counter() - s) * 1000)
+        for k, v in percentiles(t).items():
+            record("latency", f"pgvector hybrid @{size}", k, v, "ms")
 
 
 def section_ingestion(args, user, embedder):
@@ -192,14 +218,55 @@ def section_ingestion(args, user, embedder):
     record("ingestion", "peak RSS", "MiB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "MiB")
 
 
+def section_load(args, user):
+    from django.db import connections
+    from rest_framework.authtoken.models import Token
+
+    import load
+    from chunks.vector_index import reset_vector_index
+
+    token = Token.objects.get_or_create(user=user)[0].key
+    reset_vector_index()  # the server process must own the embedded store
+    connections.close_all()
+    port = load.free_port()
+    server = load.start_server(port)
+    words = ["sleep", "vitamin", "cancer", "diet", "heart", "protein", "fiber", "sugar", "blood", "brain"]
+    queries = [f"{a} {b}" for a in words for b in words if a != b]
+    try:
+        for clients in (20, 50):
+            result = load.hammer(url=f"http://127.0.0.1:{port}/api/search/", token=token, queries=queries,
+                                 clients=clients, seconds=args.load_seconds)
+            what = f"{clients} clients x {args.load_seconds}s"
+            record("load", what, "req/s", result["rps"], "req/s")
+            record("load", what, "p50", result["p50"], "ms")
+            record("load", what, "p99", result["p99"], "ms")
+            record("load", what, "errors", result["errors"])
+            record("load", what, "requests", result["requests"])
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def guarded(section, run):
+    """A failing section is recorded in the table and the others still run."""
+    try:
+        run()
+    except Exception as error:  # noqa: BLE001 - a benchmark reports, it does not stop
+        import traceback
+
+        traceback.print_exc()
+        record(section, "FAILED", "error", f"{type(error).__name__}: {error}"[:120])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--sections", nargs="+", default=["quality", "latency", "ingestion"])
+    parser.add_argument("--sections", nargs="+", default=["quality", "latency", "ingestion", "load"])
     args = parser.parse_args()
     args.sizes = [10_000] if args.quick else [10_000, 50_000, 100_000]
     args.samples = 50 if args.quick else 200
     args.ingest_docs = 60 if args.quick else 300
+    args.load_seconds = 10 if args.quick else 60
     tmp = Path(tempfile.mkdtemp(prefix="ragbase-bench-"))
     os.environ.setdefault("SEARCH_THROTTLE_RATE", "100000/min")
     setup_django(tmp)
@@ -212,11 +279,13 @@ def main():
     users = get_user_model().objects
     started = time.perf_counter()
     if "quality" in args.sections:
-        section_quality(args, users.create_user("quality"))
+        guarded("quality", lambda: section_quality(args, users.create_user("quality")))
     if "latency" in args.sections:
-        section_latency(args, users.create_user("latency"), embedder)
+        guarded("latency", lambda: section_latency(args, users.create_user("latency"), embedder))
     if "ingestion" in args.sections:
-        section_ingestion(args, users.create_user("ingestion"), embedder)
+        guarded("ingestion", lambda: section_ingestion(args, users.create_user("ingestion"), embedder))
+    if "load" in args.sections:  # last: it hands the embedded store to the server process
+        guarded("load", lambda: section_load(args, users.get_or_create(username="latency")[0]))
     meta = {
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "quick": args.quick,
         "cores": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
