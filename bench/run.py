@@ -247,6 +247,35 @@ def section_load(args, user):
         server.wait(30)
 
 
+def plot_latency(path):
+    """p50 latency vs corpus size for each layer (API, service, engine floor, pgvector)."""
+    import re
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series: dict[str, dict[int, float]] = {}
+    for section, what, metric, value, _ in rows:
+        match = re.fullmatch(r"(.+) @(\d+)", what)
+        if section == "latency" and metric in ("p50", "p95") and match:
+            series.setdefault(f"{match[1]} {metric}", {})[int(match[2])] = value
+    if not series:
+        return
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, points in sorted(series.items()):
+        sizes = sorted(points)
+        ax.plot(sizes, [points[n] for n in sizes], marker="o", label=name, linestyle="-" if "p50" in name else ":")
+    ax.set_xlabel("chunks in the corpus")
+    ax.set_ylabel("latency (ms)")
+    ax.set_title("ragbase search latency vs corpus size")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
 def guarded(section, run):
     """A failing section is recorded in the table and the others still run."""
     try:
@@ -303,6 +332,7 @@ def main():
     (RESULTS / f"{stamp}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     with (RESULTS / f"{stamp}.csv").open("w", newline="") as f:
         csv.writer(f).writerows([("section", "what", "metric", "value", "unit"), *rows])
+    guarded("plot", lambda: plot_latency(RESULTS / "latency_vs_size.png"))
 
 
 def _has(package):
