@@ -278,6 +278,7 @@ def plot_latency(path):
 
 def guarded(section, run):
     """A failing section is recorded in the table and the others still run."""
+    print(f"[bench] {time.strftime('%H:%M:%S')} {section} ...", file=sys.stderr, flush=True)
     try:
         run()
     except Exception as error:  # noqa: BLE001 - a benchmark reports, it does not stop
