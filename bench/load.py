@@ -21,10 +21,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int) -> subprocess.Popen:
+def start_server(port: int, log: Path) -> subprocess.Popen:
     server = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "serve", "--no-workers", f"127.0.0.1:{port}"],
-        cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, env=dict(os.environ), stdout=log.open("w"), stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -33,7 +33,7 @@ def start_server(port: int) -> subprocess.Popen:
             return server
         except requests.ConnectionError:
             if server.poll() is not None:
-                raise RuntimeError("server exited during start-up")
+                raise RuntimeError(f"server exited during start-up, see {log}: {log.read_text()[-300:]}")
             time.sleep(0.5)
     server.terminate()
     raise RuntimeError("server did not start in 120 s")

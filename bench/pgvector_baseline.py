@@ -4,14 +4,14 @@ from django.db import connection
 
 CREATE = """
 CREATE EXTENSION IF NOT EXISTS vector;
-DROP TABLE IF EXISTS bench_pgvector;
-CREATE TABLE bench_pgvector AS
-SELECT id AS chunk_id, owner_id, document_id, dense_vector::vector({dim}) AS embedding,
-       to_tsvector('english', text) AS tsv
-  FROM chunks_chunk WHERE owner_id = %s AND dense_vector IS NOT NULL;
-CREATE INDEX ON bench_pgvector USING hnsw (embedding vector_cosine_ops);
-CREATE INDEX ON bench_pgvector USING gin (tsv);
-CREATE INDEX ON bench_pgvector (owner_id);
+CREATE TABLE IF NOT EXISTS bench_pgvector (chunk_id bigint PRIMARY KEY, owner_id bigint, document_id bigint,
+                                           embedding vector({dim}), tsv tsvector);
+INSERT INTO bench_pgvector
+SELECT id, owner_id, document_id, dense_vector::vector({dim}), to_tsvector('english', text)
+  FROM chunks_chunk WHERE owner_id = %s AND dense_vector IS NOT NULL ON CONFLICT DO NOTHING;
+CREATE INDEX IF NOT EXISTS bench_pgvector_hnsw ON bench_pgvector USING hnsw (embedding vector_cosine_ops);
+CREATE INDEX IF NOT EXISTS bench_pgvector_gin ON bench_pgvector USING gin (tsv);
+CREATE INDEX IF NOT EXISTS bench_pgvector_owner ON bench_pgvector (owner_id);
 ANALYZE bench_pgvector;
 """
 
@@ -33,8 +33,9 @@ SELECT coalesce(dense.chunk_id, sparse.chunk_id) AS chunk_id,
 """
 
 
-def build(*, owner_id: int, dim: int) -> int:
-    """(Re)build the baseline table from the owner's chunks; returns its size in bytes (heap+TOAST+indexes)."""
+def build(*, owner_id: int, dim: int) -> tuple[int, int]:
+    """Add the owner's not-yet-drained chunks (they still hold their vectors) to the baseline table;
+    returns (bytes incl. TOAST + indexes, rows)."""
     with connection.cursor() as cursor:
         for statement in filter(str.strip, CREATE.format(dim=dim).split(";")):
             cursor.execute(statement, [owner_id] if "%s" in statement else None)
