@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import random
+import secrets
 import resource
 import statistics
 import sys
@@ -303,6 +304,7 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="ragbase-bench-"))
     os.environ.setdefault("SEARCH_THROTTLE_RATE", "100000/min")
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+    os.environ.setdefault("RAGBASE_ADMIN_PASSWORD", secrets.token_hex(16))  # serve creates the admin
     setup_django(tmp)
     from django.contrib.auth import get_user_model
 
