@@ -1,0 +1,354 @@
+#!/usr/bin/env python
+"""ragbase benchmark harness (never part of the pytest suite).
+
+    .venv/bin/python bench/run.py [--quick] [--sections quality latency ingestion load]
+
+Runs on its own throw-away embedded PostgreSQL and qdrant-edge store in a temp dir (env set before
+django.setup(), see bench/outbox_drain.py). Prints one table and writes bench/results/<timestamp>.json
+and .csv. --quick: a ~300-document nfcorpus subset and 10k synthetic chunks.
+"""
+import argparse
+import csv
+import json
+import os
+import platform
+import random
+import secrets
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from importlib.metadata import version
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pgvector_baseline  # noqa: E402
+from outbox_drain import INSERT_CHUNKS, setup_django  # noqa: E402
+
+NFCORPUS = Path("/work/shared/datasets/nfcorpus")
+RESULTS = Path(__file__).resolve().parent / "results"
+rows: list[tuple[str, str, str, float | str, str]] = []  # section, what, metric, value, unit
+
+
+def record(section, what, metric, value, unit=""):
+    rows.append((section, what, metric, round(value, 4) if isinstance(value, float) else value, unit))
+
+
+def percentiles(samples_ms):
+    q = statistics.quantiles(samples_ms, n=100, method="inclusive")
+    return {"p50": q[49], "p95": q[94], "p99": q[98]}
+
+
+def load_nfcorpus(quick):
+    corpus = {d["_id"]: d for d in map(json.loads, (NFCORPUS / "corpus.jsonl").open())}
+    queries = {q["_id"]: q["text"] for q in map(json.loads, (NFCORPUS / "queries.jsonl").open())}
+    qrels: dict[str, dict[str, int]] = {}
+    for line in list((NFCORPUS / "qrels/test.tsv").open())[1:]:
+        qid, did, score = line.split("\t")
+        qrels.setdefault(qid, {})[did] = int(score)
+    if quick:
+        picked = list(qrels)[:30]
+        qrels = {q: qrels[q] for q in picked}
+        keep = {d for q in picked for d in qrels[q] if d in corpus}
+        others = sorted(set(corpus) - keep)
+        random.Random(0).shuffle(others)
+        keep |= set(others[: max(0, 300 - len(keep))])
+        corpus = {d: corpus[d] for d in keep}
+    return corpus, {q: queries[q] for q in qrels}, qrels
+
+
+def section_quality(args, user):
+    import pytrec_eval
+
+    from chunks.embedding import get_embedder
+    from chunks.models import Document
+    from chunks.outbox import drain
+    from chunks.services.ingestion import IngestItem, ingest_batch
+    from search.services import search
+
+    corpus, queries, qrels = load_nfcorpus(args.quick)
+    record("quality", "corpus", "documents", len(corpus))
+    record("quality", "corpus", "queries", len(queries))
+    ids = list(corpus)
+    started = time.perf_counter()
+    for i in range(0, len(ids), 64):
+        ingest_batch(items=[
+            IngestItem(owner=user, source="upload", source_id=d, title=corpus[d].get("title", ""),
+                       mime_type="text/plain", content=corpus[d]["text"].encode())
+            for d in ids[i:i + 64]
+        ])
+    ingest_s = time.perf_counter() - started
+    baseline_started = time.perf_counter()
+    pgvector_baseline.build(owner_id=user.pk, dim=len(get_embedder().embed_query("x")["dense"]))
+    record("quality", "pgvector table build", "seconds", time.perf_counter() - baseline_started, "s")
+    started += time.perf_counter() - baseline_started
+    drain()
+    record("quality", "ingest_batch+drain", "docs/s", len(ids) / (time.perf_counter() - started), "docs/s")
+    record("quality", "ingest_batch only", "seconds", ingest_s, "s")
+    beir_id = dict(Document.objects.filter(owner=user).values_list("pk", "source_id"))
+    evaluator = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "recall.100", "recip_rank"})
+    for mode in ("hybrid", "dense", "sparse"):
+        run = {}
+        for qid, text in queries.items():
+            ranking: dict[str, float] = {}
+            for rank, hit in enumerate(search(user=user, query=text, mode=mode, top_k=100).hits):
+                ranking.setdefault(beir_id[hit.document_id], 1.0 / (rank + 1))
+            run[qid] = ranking
+        _score_run(f"ragbase {mode}", run, qrels, evaluator)
+    from chunks.models import Chunk
+
+    embedder = get_embedder()
+    chunk_doc = dict(Chunk.objects.filter(owner=user).values_list("pk", "document_id"))
+    run = {}
+    for qid, text in queries.items():
+        ranking = {}
+        for rank, (chunk_id, _) in enumerate(pgvector_baseline.query(
+                owner_id=user.pk, text=text, dense=embedder.embed_query(text)["dense"], limit=100)):
+            ranking.setdefault(beir_id[chunk_doc[chunk_id]], 1.0 / (rank + 1))
+        run[qid] = ranking
+    _score_run("pgvector+tsvector RRF", run, qrels, evaluator)
+
+
+def _score_run(name, run, qrels, evaluator):
+    scores = evaluator.evaluate(run)
+    record("quality", name, "nDCG@10", statistics.mean(s["ndcg_cut_10"] for s in scores.values()))
+    record("quality", name, "Recall@100", statistics.mean(s["recall_100"] for s in scores.values()))
+    record("quality", name, "MRR@10", statistics.mean(
+        next((1 / (i + 1) for i, d in enumerate(sorted(run[q], key=run[q].get, reverse=True)[:10])
+              if qrels[q].get(d, 0) > 0), 0.0)
+        for q in run
+    ))
+
+
+def synthetic_corpus(user, n, dim):  # baseline rows are added before the drain empties the vectors
+    from django.db import connection
+
+    from chunks.models import Document
+    from chunks.outbox import drain
+
+    doc = Document.objects.create(owner=user, source="upload", source_id=f"synthetic-{n}", title="synthetic")
+    with connection.cursor() as cursor:
+        cursor.execute(INSERT_CHUNKS, {"doc": doc.pk, "owner": user.pk, "dim": dim, "n": n})
+        cursor.execute("UPDATE chunks_chunk SET sparse_values = (SELECT array_agg(random()) FROM unnest(sparse_indices))"
+                       " WHERE sparse_values IS NULL")
+    table_bytes, rows_n = pgvector_baseline.build(owner_id=user.pk, dim=dim)
+    record("storage", f"pgvector table @{rows_n}", "bytes/chunk", table_bytes / rows_n, "B")
+    started = time.perf_counter()
+    result = drain(batch_size=512)
+    return result, time.perf_counter() - started
+
+
+def section_latency(args, user, embedder):
+    from chunks.outbox import ensure_index_ready
+    from chunks.vector_index.base import QueryFilter, SearchMode
+    from search.services import search
+
+    words = ["sleep", "vitamin", "cancer", "diet", "heart", "protein", "fiber", "sugar", "blood", "brain"]
+    rng = random.Random(1)
+    queries = [" ".join(rng.sample(words, 3)) for _ in range(args.samples)]
+    dim = len(embedder.embed_query("x")["dense"])
+    total = 0
+    for size in args.sizes:
+        result, seconds = synthetic_corpus(user, size - total, dim)
+        total = size
+        record("drain", f"{result.synced} synthetic chunks", "chunks/s", result.synced / seconds, "chunks/s")
+        index = ensure_index_ready()
+        t = []
+        embedded = []
+        for q in queries:
+            s = time.perf_counter()
+            embedded.append(embedder.embed_query(q))
+            t.append((time.perf_counter() - s) * 1000)
+        for k, v in percentiles(t).items():
+            record("latency", "query embedding", k, v, "ms")
+        t = []
+        for e in embedded:
+            s = time.perf_counter()
+            index.query(query_filter=QueryFilter(owner_id=user.pk), dense=e["dense"], sparse_indices=e["sparse"]["indices"],
+                        sparse_values=e["sparse"]["values"], mode=SearchMode.HYBRID, limit=10, prefetch_limit=100, rrf_k=60)
+            t.append((time.perf_counter() - s) * 1000)
+        for k, v in percentiles(t).items():
+            record("latency", f"engine floor hybrid @{size}", k, v, "ms")
+        t = []
+        for q in queries:
+            s = time.perf_counter()
+            search(user=user, query=q, mode="hybrid", top_k=10)
+            t.append((time.perf_counter() - s) * 1000)
+        for k, v in percentiles(t).items():
+            record("latency", f"search service hybrid @{size}", k, v, "ms")
+        t = []
+        from django.test import Client
+
+        client = Client()
+        client.force_login(user)
+        for q in queries:
+            s = time.perf_counter()
+            response = client.get("/api/search/", {"q": q, "mode": "hybrid"})
+            t.append((time.perf_counter() - s) * 1000)
+        record("latency", f"API status @{size}", "last", response.status_code)
+        for k, v in percentiles(t).items():
+            record("latency", f"API hybrid @{size}", k, v, "ms")
+        t = []
+        for q, e in zip(queries, embedded):
+            s = time.perf_counter()
+            pgvector_baseline.query(owner_id=user.pk, text=q, dense=e["dense"])
+            t.append((time.perf_counter() - s) * 1000)
+        for k, v in percentiles(t).items():
+            record("latency", f"pgvector hybrid @{size}", k, v, "ms")
+
+
+def section_ingestion(args, user, embedder):
+    from chunks.models import Chunk
+    from chunks.outbox import drain
+    from chunks.services.ingestion import IngestItem, ingest_batch
+
+    corpus, _, _ = load_nfcorpus(True)
+    docs = list(corpus.values())[: args.ingest_docs]
+    started = time.perf_counter()
+    ingest_batch(items=[IngestItem(owner=user, source="upload", source_id="ing-" + d["_id"], title=d.get("title", ""),
+                                   mime_type="text/plain", content=d["text"].encode()) for d in docs])
+    drain()
+    e2e = time.perf_counter() - started
+    chunks = list(Chunk.objects.filter(owner=user).select_related("document").order_by("pk"))
+    texts = [f"{c.document.title}\n{c.text}" for c in chunks]
+    started = time.perf_counter()
+    embedder.embed_documents(texts)
+    raw = time.perf_counter() - started
+    record("ingestion", f"{len(chunks)} chunks end-to-end", "chunks/s", len(chunks) / e2e, "chunks/s")
+    record("ingestion", f"{len(chunks)} chunks raw fastembed", "chunks/s", len(chunks) / raw, "chunks/s")
+    record("ingestion", "end-to-end / raw", "ratio", raw / e2e)
+    record("ingestion", "peak RSS", "MiB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "MiB")
+
+
+def section_load(args, user):
+    from django.db import connections
+    from rest_framework.authtoken.models import Token
+
+    import load
+    from chunks.vector_index import reset_vector_index
+
+    token = Token.objects.get_or_create(user=user)[0].key
+    reset_vector_index()  # the server process must own the embedded store
+    connections.close_all()
+    port = load.free_port()
+    server = load.start_server(port, Path(os.environ["RAGBASE_VAR_DIR"]) / "serve.log")
+    words = ["sleep", "vitamin", "cancer", "diet", "heart", "protein", "fiber", "sugar", "blood", "brain"]
+    queries = [f"{a} {b}" for a in words for b in words if a != b]
+    try:
+        for clients in (20, 50):
+            result = load.hammer(url=f"http://127.0.0.1:{port}/api/search/", token=token, queries=queries,
+                                 clients=clients, seconds=args.load_seconds)
+            what = f"{clients} clients x {args.load_seconds}s"
+            record("load", what, "req/s", result["rps"], "req/s")
+            record("load", what, "p50", result["p50"], "ms")
+            record("load", what, "p99", result["p99"], "ms")
+            record("load", what, "errors", result["errors"])
+            record("load", what, "requests", result["requests"])
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def plot_latency(path):
+    """p50 latency vs corpus size for each layer (API, service, engine floor, pgvector)."""
+    import re
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series: dict[str, dict[int, float]] = {}
+    for section, what, metric, value, _ in rows:
+        match = re.fullmatch(r"(.+) @(\d+)", what)
+        if section == "latency" and metric in ("p50", "p95") and match:
+            series.setdefault(f"{match[1]} {metric}", {})[int(match[2])] = value
+    if not series:
+        return
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, points in sorted(series.items()):
+        sizes = sorted(points)
+        ax.plot(sizes, [points[n] for n in sizes], marker="o", label=name, linestyle="-" if "p50" in name else ":")
+    ax.set_xlabel("chunks in the corpus")
+    ax.set_ylabel("latency (ms)")
+    ax.set_title("ragbase search latency vs corpus size")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def guarded(section, run):
+    """A failing section is recorded in the table and the others still run."""
+    print(f"[bench] {time.strftime('%H:%M:%S')} {section} ...", file=sys.stderr, flush=True)
+    try:
+        run()
+    except Exception as error:  # noqa: BLE001 - a benchmark reports, it does not stop
+        import traceback
+
+        traceback.print_exc()
+        record(section, "FAILED", "error", f"{type(error).__name__}: {error}"[:120])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--sections", nargs="+", default=["quality", "latency", "ingestion", "load"])
+    args = parser.parse_args()
+    args.sizes = [10_000] if args.quick else [10_000, 50_000, 100_000]
+    args.samples = 50 if args.quick else 200
+    args.ingest_docs = 60 if args.quick else 300
+    args.load_seconds = 10 if args.quick else 60
+    tmp = Path(tempfile.mkdtemp(prefix="ragbase-bench-"))
+    os.environ.setdefault("SEARCH_THROTTLE_RATE", "100000/min")
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+    os.environ.setdefault("RAGBASE_ADMIN_PASSWORD", secrets.token_hex(16))  # serve creates the admin
+    setup_django(tmp)
+    from django.contrib.auth import get_user_model
+
+    from chunks.embedding import get_embedder
+
+    embedder = get_embedder()
+    embedder.embed_query("warm up")
+    users = get_user_model().objects
+    started = time.perf_counter()
+    if "quality" in args.sections:
+        guarded("quality", lambda: section_quality(args, users.create_user("quality")))
+    if "latency" in args.sections:
+        guarded("latency", lambda: section_latency(args, users.create_user("latency"), embedder))
+    if "ingestion" in args.sections:
+        guarded("ingestion", lambda: section_ingestion(args, users.create_user("ingestion"), embedder))
+    if "load" in args.sections:  # last: it hands the embedded store to the server process
+        guarded("load", lambda: section_load(args, users.get_or_create(username="latency")[0]))
+    meta = {
+        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "quick": args.quick,
+        "cores": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "python": platform.python_version(), "seconds": round(time.perf_counter() - started, 1),
+        "versions": {p: version(p) for p in ("django", "fastembed", "qdrant-edge-py", "pgserver", "djangorestframework")
+                     if _has(p)},
+    }
+    width = max(len(r[1]) for r in rows)
+    print(f"{'section':<10} {'what':<{width}} {'metric':<10} value")
+    for section, what, metric, value, unit in rows:
+        print(f"{section:<10} {what:<{width}} {metric:<10} {value} {unit}")
+    print(json.dumps(meta))
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{stamp}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+    with (RESULTS / f"{stamp}.csv").open("w", newline="") as f:
+        csv.writer(f).writerows([("section", "what", "metric", "value", "unit"), *rows])
+    guarded("plot", lambda: plot_latency(RESULTS / "latency_vs_size.png"))
+
+
+def _has(package):
+    try:
+        version(package)
+        return True
+    except Exception:
+        return False
+
+
+if __name__ == "__main__":
+    main()
