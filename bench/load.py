@@ -43,6 +43,7 @@ def hammer(*, url: str, token: str, queries: list[str], clients: int, seconds: f
     """Each client loops over the queries until the time is up; returns throughput, latency, errors."""
     latencies: list[float] = []
     errors = [0]
+    reasons: dict[str, int] = {}
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
 
@@ -53,13 +54,16 @@ def hammer(*, url: str, token: str, queries: list[str], clients: int, seconds: f
         while time.monotonic() < stop_at:
             started = time.perf_counter()
             try:
-                ok = session.get(url, params={"q": queries[i % len(queries)]}, timeout=30).status_code == 200
-            except requests.RequestException:
-                ok = False
+                status = session.get(url, params={"q": queries[i % len(queries)]}, timeout=30).status_code
+                ok, reason = status == 200, f"HTTP {status}"
+            except requests.RequestException as exc:
+                ok, reason = False, type(exc).__name__
             elapsed = (time.perf_counter() - started) * 1000
             with lock:
                 latencies.append(elapsed) if ok else None
                 errors[0] += not ok
+                if not ok:
+                    reasons[reason] = reasons.get(reason, 0) + 1
             i += 1
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
@@ -70,4 +74,6 @@ def hammer(*, url: str, token: str, queries: list[str], clients: int, seconds: f
         t.join()
     wall = time.perf_counter() - started
     q = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else [0.0] * 99
+    if reasons:
+        print(f"[load] {clients} clients: errors by reason {reasons}", flush=True)
     return {"requests": len(latencies), "errors": errors[0], "rps": len(latencies) / wall, "p50": q[49], "p99": q[98]}

@@ -304,6 +304,8 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="ragbase-bench-"))
     os.environ.setdefault("SEARCH_THROTTLE_RATE", "100000/min")
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+    # The bench talks plain http on loopback; with DEBUG off ragbase would redirect it to https.
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
     os.environ.setdefault("RAGBASE_ADMIN_PASSWORD", secrets.token_hex(16))  # serve creates the admin
     setup_django(tmp)
     from django.contrib.auth import get_user_model

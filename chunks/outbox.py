@@ -14,6 +14,7 @@ a chunk rejected `OUTBOX_MAX_ATTEMPTS` times becomes FAILED with the reason.
 Deletions (VectorDeletion tombstones) are claimed, pushed and removed the same way.
 """
 import logging
+import threading
 from dataclasses import dataclass, field
 
 import psycopg
@@ -23,6 +24,7 @@ from django.db import connection, transaction
 from chunks.vector_index import VectorIndex, VectorPoint, VectorStoreUnavailable, get_vector_index
 
 log = logging.getLogger(__name__)
+_ensure_lock = threading.Lock()
 
 # Two claims, each an ordered scan of the chunk_pending_queue index that stops at LIMIT (one
 # query with "IS NULL OR <= now()" made Postgres sort every PENDING row for each batch):
@@ -93,12 +95,15 @@ def ensure_index_ready(index: VectorIndex | None = None, *, dense_dim=None, mode
     embedder is imported only when dim/model are not given, so tests need no models."""
     index = index or get_vector_index()
     if not index.ready:
-        if dense_dim is None or model_id is None:
-            from chunks.embedding import get_embedder
+        # Concurrent first requests (threads of one server) must not create the collection twice.
+        with _ensure_lock:
+            if not index.ready:
+                if dense_dim is None or model_id is None:
+                    from chunks.embedding import get_embedder
 
-            embedder = get_embedder()
-            dense_dim, model_id = embedder.dense_dim, embedder.model_id
-        index.ensure_collection(dense_dim=dense_dim, model_id=model_id)
+                    embedder = get_embedder()
+                    dense_dim, model_id = embedder.dense_dim, embedder.model_id
+                index.ensure_collection(dense_dim=dense_dim, model_id=model_id)
     return index
 
 
