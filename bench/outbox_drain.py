@@ -64,10 +64,11 @@ def main():
     parser.add_argument("--chunks", type=int, default=20000)
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--batch-size", type=int, default=512)
-    parser.add_argument("--workers", type=int, default=1, help="parallel drains (threads, own connections)")
+    parser.add_argument("--threads", type=int, default=None, help="drain loops (default OUTBOX_DRAIN_THREADS)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ragbase-bench-"))
     setup_django(tmp)
+    from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.db import connection
 
@@ -100,26 +101,10 @@ def main():
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + _CLAIM_NEW_CHUNKS, [args.batch_size])
             print("\n".join(r[0] for r in cursor.fetchall()))
         profiler = cProfile.Profile()
-        result = profiler.runcall(drain, batch_size=args.batch_size, index=index)
+        result = profiler.runcall(drain, batch_size=args.batch_size, index=index, threads=1)
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
-    elif args.workers > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        from django.db import connections
-
-        def one_drain(_):
-            try:
-                return drain(batch_size=args.batch_size, index=index)
-            finally:
-                connections.close_all()
-
-        with ThreadPoolExecutor(args.workers) as pool:
-            results = list(pool.map(one_drain, range(args.workers)))
-        result = results[0]
-        for other in results[1:]:
-            result += other
     else:
-        result = drain(batch_size=args.batch_size, index=index)
+        result = drain(batch_size=args.batch_size, index=index, threads=args.threads)
     elapsed = time.perf_counter() - started
     assert result.synced == args.chunks and index.count() == args.chunks, result
     with connection.cursor() as cursor:
@@ -132,7 +117,7 @@ def main():
     rows = [
         ("chunks drained", f"{n:,}"),
         ("dense dim / sparse terms", f"{args.dim} / 60"),
-        ("batch size / parallel drains", f"{args.batch_size} / {args.workers}"),
+        ("batch size / drain threads", f"{args.batch_size} / {args.threads or settings.OUTBOX_DRAIN_THREADS}"),
         ("drain time", f"{elapsed:.2f} s"),
         ("drain rate (embedded, qdrant-edge)", f"{n / elapsed:,.0f} chunks/s"),
         ("chunk table PENDING (heap+TOAST+idx)", f"{pending_total / n:,.0f} B/chunk"),

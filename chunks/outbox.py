@@ -15,11 +15,12 @@ Deletions (VectorDeletion tombstones) are claimed, pushed and removed the same w
 """
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import psycopg
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from chunks.vector_index import VectorIndex, VectorPoint, VectorStoreUnavailable, get_vector_index
 
@@ -40,6 +41,9 @@ _CLAIM_CHUNKS = """
 """
 _CLAIM_NEW_CHUNKS = _CLAIM_CHUNKS.format(due="c.next_attempt_at IS NULL")
 _CLAIM_RETRY_CHUNKS = _CLAIM_CHUNKS.format(due="c.next_attempt_at <= now()")
+# A commit lost in a crash only leaves its chunks PENDING (or tombstones due) for an idempotent
+# re-push, so the drain need not wait for its commits to reach disk.
+_ASYNC_COMMIT = "SET LOCAL synchronous_commit = off"
 _MARK_SYNCED = """
     UPDATE chunks_chunk
        SET sync_status = 'SYNCED', dense_vector = NULL, sparse_indices = NULL, sparse_values = NULL,
@@ -115,10 +119,17 @@ def _record_metrics(batch: DrainResult) -> None:
     OUTBOX_DRAIN_ERRORS.inc(len(batch.errors))
 
 
-def drain(*, batch_size=None, max_batches=None, index=None, progress=None) -> DrainResult:
+def drain(*, batch_size=None, max_batches=None, index=None, progress=None, threads=None) -> DrainResult:
     """Push due deletions and PENDING chunks until none are due (or `max_batches`). `progress`,
-    if given, is called with each batch's DrainResult (progress bars)."""
+    if given, is called with each batch's DrainResult (progress bars).
+
+    With `threads` > 1 (default OUTBOX_DRAIN_THREADS) that many loops claim batches side by
+    side, each on its own database connection: the engine holds the GIL while it indexes a
+    batch, but Postgres claiming and marking the next batch runs meanwhile on another core.
+    Inside a caller's transaction the drain stays on the caller's connection (other
+    connections could not see its uncommitted rows), and `max_batches` is counted by one loop."""
     batch_size = batch_size or settings.OUTBOX_BATCH_SIZE
+    threads = threads or settings.OUTBOX_DRAIN_THREADS
     total = DrainResult()
     try:
         index = ensure_index_ready(index)
@@ -127,6 +138,28 @@ def drain(*, batch_size=None, max_batches=None, index=None, progress=None) -> Dr
         total.errors.append(str(exc))
         log.warning("outbox: vector store unavailable, chunks wait: %s", exc)
         return total
+    if threads == 1 or max_batches is not None or connection.in_atomic_block:
+        return _drain_loop(index, batch_size, max_batches, progress)
+    progress_lock = threading.Lock()
+
+    def report(batch):
+        with progress_lock:
+            progress(batch)
+
+    def loop(_):
+        try:
+            return _drain_loop(index, batch_size, None, report if progress else None)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    with ThreadPoolExecutor(threads, thread_name_prefix="outbox-drain") as pool:
+        for result in pool.map(loop, range(threads)):
+            total += result
+    return total
+
+
+def _drain_loop(index, batch_size, max_batches, progress) -> DrainResult:
+    total = DrainResult()
     while max_batches is None or total.batches < max_batches:
         batch = _drain_deletions(index, batch_size)
         if not batch.store_unavailable:
@@ -147,6 +180,7 @@ def drain(*, batch_size=None, max_batches=None, index=None, progress=None) -> Dr
 def _drain_chunks(index: VectorIndex, batch_size: int) -> DrainResult:
     result = DrainResult()
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_ASYNC_COMMIT)
         # Binary results: parsing float arrays from text was the drain's largest cost.
         # (Django's client-side cursors cannot return binary, so this one binds server-side.)
         with psycopg.Cursor(connection.connection) as binary_cursor:
@@ -260,6 +294,7 @@ def _record_failure(cursor, statement, ids, error, *, may_fail, attempts_left=No
 def _drain_deletions(index: VectorIndex, batch_size: int) -> DrainResult:
     result = DrainResult()
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_ASYNC_COMMIT)
         cursor.execute(_CLAIM_DELETIONS, [batch_size])
         rows = cursor.fetchall()
         if not rows:

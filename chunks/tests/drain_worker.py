@@ -19,7 +19,7 @@ def main(store_folder):
             print(f"claimed {len(points)}", flush=True)
             time.sleep(600)
 
-    drain(batch_size=int(sys.argv[2]), index=HangingIndex(ensured(ServerVectorIndex(path=store_folder, collection="w"))))
+    drain(batch_size=int(sys.argv[2]), threads=1, index=HangingIndex(ensured(ServerVectorIndex(path=store_folder, collection="w"))))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -50,6 +51,30 @@ def test_two_concurrent_drains_push_each_chunk_once(vector_index_backend):
     make_chunks(300)
     run_parallel_drains(index, workers=2, batch_size=20)
     assert_each_chunk_pushed_once(index, 300)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_drain_pushes_batches_from_parallel_loops_each_chunk_once(vector_index, settings):
+    settings.OUTBOX_DRAIN_THREADS = 3
+
+    class RecordingIndex(WrappedIndex):
+        def before_upsert(self, points):
+            self.threads = getattr(self, "threads", set()) | {threading.current_thread().name}
+            # Yield, so that every loop gets a batch while this one holds the store.
+            time.sleep(0.01)
+
+    index = RecordingIndex(ensured(vector_index))
+    make_chunks(400, documents=4)
+    result = drain(batch_size=25, index=index)
+    assert result.synced == 400 and result.batches == 16
+    assert len(index.threads) == 3 and all(name.startswith("outbox-drain") for name in index.threads)
+    assert_each_chunk_pushed_once(index, 400)
+
+
+def test_inside_a_transaction_the_drain_stays_on_the_callers_connection(vector_index, settings, db):
+    settings.OUTBOX_DRAIN_THREADS = 3
+    make_chunks(60)  # uncommitted: only this test's connection sees them
+    assert drain(batch_size=25, index=ensured(vector_index)).synced == 60
 
 
 @pytest.mark.reliability

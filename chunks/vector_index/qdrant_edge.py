@@ -141,16 +141,25 @@ class EdgeVectorIndex(VectorIndex):
     def upsert(self, points: list[VectorPoint]) -> None:
         if not points:
             return
-        edge_points = [
-            edge.Point(
-                p.id,
-                {"dense": p.dense, "sparse": edge.SparseVector(list(p.sparse_indices), list(p.sparse_values))},
-                p.payload,
-            )
-            for p in points
+        # Chunks of one document share their payload. Converting a payload dict is the engine
+        # binding's slowest step (~40 µs a point), so points go in bare and each distinct payload
+        # is set once for its ids. Between the two updates a point has no owner_id, so no
+        # (always owner-filtered) search can return it.
+        edge_points, ids_by_payload = [], {}
+        for p in points:
+            sparse = edge.SparseVector(p.sparse_indices, p.sparse_values)
+            edge_points.append(edge.Point(p.id, {"dense": p.dense, "sparse": sparse}))
+            ids_by_payload.setdefault(tuple(p.payload.items()), []).append(p.id)
+        operations = [edge.UpdateOperation.upsert_points(edge_points)] + [
+            edge.UpdateOperation.set_payload(ids, dict(payload)) for payload, ids in ids_by_payload.items()
         ]
+
         # Updates go through the engine's WAL before update() returns: durable and searchable.
-        self._call("upsert", lambda s: s.update(edge.UpdateOperation.upsert_points(edge_points)))
+        def apply(shard):
+            for operation in operations:
+                shard.update(operation)
+
+        self._call("upsert", apply)
 
     def delete(self, ids: list[str]) -> None:
         if ids:
