@@ -1,12 +1,13 @@
-"""A fake Google on a loopback port: OAuth token/revoke/userinfo and the Drive v3 calls ragbase
-makes (files.list, files.get alt=media, files.export, changes.getStartPageToken, changes.list).
+"""A fake Google on a loopback port: OAuth authorize (a browser is sent straight back with a code
+as `account_email`), token/revoke/userinfo and the Drive v3 calls ragbase makes (files.list,
+files.get alt=media, files.export, changes.getStartPageToken, changes.list).
 The real google-auth and google-api-python-client talk to it over HTTP."""
 import json
 import secrets
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 FOLDER = "application/vnd.google-apps.folder"
 
@@ -42,6 +43,7 @@ class FakeGoogle:
         self.failures: list[tuple[str, int, str | None]] = []  # (path fragment, status, Retry-After)
         self.requests: list[str] = []
         self.page_size_cap = 2
+        self.account_email = "user@gmail.example"  # who "signs in" at /authorize (browser tests)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -143,6 +145,8 @@ class FakeGoogle:
                 fake.requests.append("GET " + self.path)
                 parsed = urlparse(self.path)
                 query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
+                if parsed.path == "/authorize":
+                    return self._authorize(query)
                 email = fake.access_tokens.get(self.headers.get("Authorization", "").removeprefix("Bearer "))
                 if email is None:
                     return self._send(401, {"error": {"code": 401, "message": "Invalid Credentials"}})
@@ -171,6 +175,16 @@ class FakeGoogle:
                         return self._send(200, file.content, content_type=file.mime_type)
                     return self._send(200, file.resource())
                 self._send(404, {"error": {"code": 404, "message": "File not found"}})
+
+            def _authorize(self, query):
+                """Consent granted at once: back to redirect_uri with a code and the state unchanged."""
+                if query.get("client_id") is None or query.get("response_type") != "code":
+                    return self._send(400, {"error": "invalid_request"})
+                params = {"code": fake.issue_code(fake.account_email), "state": query.get("state", "")}
+                self.send_response(302)
+                self.send_header("Location", query["redirect_uri"] + "?" + urlencode(params))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
             def _list_files(self, query):
                 q = query.get("q", "")
