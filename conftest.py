@@ -1,6 +1,7 @@
 """Test environment: a real PostgreSQL (pgserver, session-wide, in a temp dir) unless
 DATABASE_URL is set, and the real Qdrant engine in temp dirs. Settings are loaded only after
 the environment below is in place, so tests never touch the project's var/ folder."""
+import logging
 import os
 import secrets
 import shutil
@@ -33,7 +34,9 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
-    # pgdata is deleted by pgserver itself when the server stops at exit.
+    # pgdata is deleted by pgserver itself when the server stops at exit. Its exit messages would
+    # go to a stream pytest has already closed (Django's logging holds pytest's captured stderr).
+    logging.getLogger("pgserver").disabled = True
     for child in _TEST_ROOT.iterdir():
         if child.name != "pgdata":
             shutil.rmtree(child, ignore_errors=True)

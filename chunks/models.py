@@ -59,9 +59,9 @@ class Chunk(models.Model):
     ordinal = models.PositiveIntegerField()
     text = models.TextField()
     metadata = models.JSONField(default=dict, blank=True)
-    sync_status = models.CharField(
-        max_length=8, choices=SyncStatus.choices, default=SyncStatus.PENDING, db_index=True
-    )
+    # No plain index: every drained chunk would update it; the partial indexes below serve the
+    # queries that look for PENDING rows.
+    sync_status = models.CharField(max_length=8, choices=SyncStatus.choices, default=SyncStatus.PENDING)
     dense_vector = ArrayField(models.FloatField(), null=True, blank=True)
     sparse_indices = ArrayField(models.BigIntegerField(), null=True, blank=True)
     sparse_values = ArrayField(models.FloatField(), null=True, blank=True)
@@ -84,7 +84,9 @@ class Chunk(models.Model):
                 fields=["next_attempt_at", "id"],
                 condition=models.Q(sync_status="PENDING"),
                 name="chunk_pending_queue",
-            )
+            ),
+            # "n chunks not yet searchable" on every search: only PENDING rows are in it.
+            models.Index(fields=["owner"], condition=models.Q(sync_status="PENDING"), name="chunk_pending_by_owner"),
         ]
         ordering = ["document_id", "ordinal"]
 

@@ -87,6 +87,11 @@ def test_highlight_escapes_html_and_marks_terms():
     assert snippet == "&lt;b&gt;<mark>Cats</mark>&lt;/b&gt; and dogs &amp; <mark>cats</mark>"
 
 
+def test_highlight_marks_whole_words_only_and_treats_terms_literally():
+    assert highlight("Concat cats catalog CAT", {"cat"}) == "Concat cats catalog <mark>CAT</mark>"
+    assert highlight("a.b axb", {"a.b"}) == "<mark>a.b</mark> axb"
+
+
 def test_each_search_is_timed_in_the_latency_histogram(make_user, add_document):
     from prometheus_client import REGISTRY
 
