@@ -25,8 +25,12 @@ class DriveConnection(models.Model):
     key_id = models.CharField(max_length=16, blank=True, editable=False)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.CONNECTED, db_index=True)
     status_message = models.TextField(blank=True)
-    folder_ids = models.JSONField(default=list, blank=True, help_text="Folders to sync; empty = the whole Drive.")
+    folder_ids = models.JSONField(default=list, blank=True,
+                                  help_text="Chosen folders (each with everything below it); empty = the whole Drive.")
     include_shared_drives = models.BooleanField(default=False)
+    synced_scope = models.JSONField(
+        null=True, blank=True, default=None,
+        help_text="Folder ids (chosen and below) the index matched at the last listing; null = whole Drive.")
     changes_page_token = models.CharField(max_length=255, blank=True, help_text="Drive changes cursor.")
     last_sync_at = models.DateTimeField(null=True, blank=True)
     files_indexed = models.PositiveIntegerField(default=0)
