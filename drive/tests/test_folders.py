@@ -62,6 +62,80 @@ def post_picker(client, data):
     return client.post("/drive/folders/", {**data, "csrfmiddlewaretoken": page.cookies["csrftoken"].value})
 
 
+# --- the picker ----------------------------------------------------------------------------------
+
+def test_picker_lists_nested_folders_and_saves_a_selection(fake_google, drive_user, user_client, folders):
+    drive_user.folder_ids = ["F-personal"]
+    drive_user.changes_page_token = "7"
+    drive_user.save()
+    html = user_client.get("/drive/folders/").content.decode()
+    assert picker_rows(html) == [
+        ("0em", "F-personal", True),  # the current selection is ticked
+        ("0em", "F-projects", False),
+        ("1.5em", "F-reports", False),
+        ("3em", "F-2026", False),
+    ]  # no shared drive unless asked for
+    assert "Whole Drive (no folder selected)" in html and "Include shared drives" in html
+    assert any("mimeType+%3D+%27application%2Fvnd.google-apps.folder%27" in r for r in fake_google.requests)
+
+    response = post_picker(user_client, {"scope": "folders", "folder": ["F-reports", "F-personal"]})
+    assert response.status_code == 302 and response["Location"] == "/drive/"
+    drive_user.refresh_from_db()
+    assert drive_user.folder_ids == ["F-reports", "F-personal"] and not drive_user.include_shared_drives
+    assert drive_user.changes_page_token == ""  # the next sync lists in full
+
+    # Shared drives: listed through drives.list on request, their folders nested under them.
+    html = user_client.get("/drive/folders/?shared=1").content.decode()
+    assert ("0em", "SD-team", False) in picker_rows(html) and ("1.5em", "F-handbook", False) in picker_rows(html)
+    assert any(r.startswith("GET /drive/v3/drives?") for r in fake_google.requests)
+    response = post_picker(user_client, {"scope": "folders", "folder": ["F-handbook"], "include_shared_drives": "on"})
+    assert response.status_code == 302
+    drive_user.refresh_from_db()
+    assert drive_user.folder_ids == ["F-handbook"] and drive_user.include_shared_drives
+
+    response = post_picker(user_client, {"scope": "whole", "include_shared_drives": "on"})
+    drive_user.refresh_from_db()
+    assert response.status_code == 302 and drive_user.folder_ids == [] and drive_user.include_shared_drives
+
+
+def test_picker_rejects_a_folder_the_listing_did_not_return(fake_google, drive_user, user_client, folders):
+    drive_user.folder_ids = ["F-personal"]
+    drive_user.changes_page_token = "7"
+    drive_user.save()
+    response = post_picker(user_client, {"scope": "folders", "folder": ["F-projects", "someone-elses-folder"]})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Not a folder in your Google Drive" in html and "someone-elses-folder" in html and "Nothing was saved" in html
+    # A shared drive's folder needs "Include shared drives" (without it the listing has no such folder).
+    response = post_picker(user_client, {"scope": "folders", "folder": ["F-handbook"]})
+    assert response.status_code == 400 and "Include shared drives" in response.content.decode()
+    response = post_picker(user_client, {"scope": "folders"})
+    assert response.status_code == 400 and "Tick at least one folder" in response.content.decode()
+    drive_user.refresh_from_db()
+    assert drive_user.folder_ids == ["F-personal"] and drive_user.changes_page_token == "7"
+
+
+def test_picker_needs_login_and_csrf(fake_google, drive_user, user_client, folders):
+    drive_user.folder_ids = ["F-personal"]
+    drive_user.save()
+    response = Client().get("/drive/folders/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert user_client.post("/drive/folders/", {"scope": "whole"}).status_code == 403
+    drive_user.refresh_from_db()
+    assert drive_user.folder_ids == ["F-personal"]
+
+
+def test_picker_with_a_revoked_grant_asks_to_reconnect(fake_google, drive_user, user_client, folders):
+    fake_google.revoke_all()
+    response = user_client.get("/drive/folders/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert REVOKED_MESSAGE in html and "Reconnect Google Drive" in html and 'name="folder"' not in html
+    drive_user.refresh_from_db()
+    assert drive_user.status == DriveConnection.Status.NEEDS_RECONNECT and drive_user.status_message == REVOKED_MESSAGE
+    assert "reconnect" in user_client.get("/drive/").content.decode()
+
+
 # --- subfolders in sync --------------------------------------------------------------------------
 
 @pytest.fixture
@@ -115,3 +189,13 @@ def test_folders_moving_in_and_out_of_scope(fake_google, synced_user, folders):
     fake_google.put_folder("F-reports", "Reports", parents=["root"])
     result = sync_connection(connection_id=synced_user.pk)
     assert docs(synced_user) == {"old"} and result.removed == 1
+
+
+def test_narrowing_the_choice_removes_what_is_now_outside(fake_google, synced_user, folders, user_client):
+    fake_google.put_file(FakeFile("p", "P", "text/plain", b"a personal note", parents=["F-personal"]))
+    fake_google.put_file(FakeFile("r", "R", "text/plain", b"a yearly report", parents=["F-2026"]))
+    sync_connection(connection_id=synced_user.pk)
+    assert docs(synced_user) == {"p", "r"}
+    assert post_picker(user_client, {"scope": "folders", "folder": ["F-projects"]}).status_code == 302
+    sync_connection(connection_id=synced_user.pk)
+    assert docs(synced_user) == {"r"}
