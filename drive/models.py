@@ -54,3 +54,16 @@ class DriveConnection(models.Model):
         self.status = self.Status.NEEDS_RECONNECT
         self.status_message = message
         self.save(update_fields=["status", "status_message", "updated_at"])
+
+
+class DriveFile(models.Model):
+    """What sync knows of a Drive file beyond its Document: the md5 of the bytes last ingested
+    (binary files only; Google-native files have no md5Checksum), so a file whose md5Checksum is
+    unchanged is not downloaded again. Goes away with its Document."""
+
+    document = models.OneToOneField("chunks.Document", on_delete=models.CASCADE, primary_key=True,
+                                    related_name="drive_file")
+    md5_checksum = models.CharField(max_length=32, blank=True)
+
+    def __str__(self):
+        return f"{self.document_id}: md5 {self.md5_checksum or '—'}"
