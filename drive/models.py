@@ -25,8 +25,12 @@ class DriveConnection(models.Model):
     key_id = models.CharField(max_length=16, blank=True, editable=False)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.CONNECTED, db_index=True)
     status_message = models.TextField(blank=True)
-    folder_ids = models.JSONField(default=list, blank=True, help_text="Folders to sync; empty = the whole Drive.")
+    folder_ids = models.JSONField(default=list, blank=True,
+                                  help_text="Chosen folders (each with everything below it); empty = the whole Drive.")
     include_shared_drives = models.BooleanField(default=False)
+    synced_scope = models.JSONField(
+        null=True, blank=True, default=None,
+        help_text="Folder ids (chosen and below) the index matched at the last listing; null = whole Drive.")
     changes_page_token = models.CharField(max_length=255, blank=True, help_text="Drive changes cursor.")
     last_sync_at = models.DateTimeField(null=True, blank=True)
     files_indexed = models.PositiveIntegerField(default=0)
@@ -50,3 +54,16 @@ class DriveConnection(models.Model):
         self.status = self.Status.NEEDS_RECONNECT
         self.status_message = message
         self.save(update_fields=["status", "status_message", "updated_at"])
+
+
+class DriveFile(models.Model):
+    """What sync knows of a Drive file beyond its Document: the md5 of the bytes last ingested
+    (binary files only; Google-native files have no md5Checksum), so a file whose md5Checksum is
+    unchanged is not downloaded again. Goes away with its Document."""
+
+    document = models.OneToOneField("chunks.Document", on_delete=models.CASCADE, primary_key=True,
+                                    related_name="drive_file")
+    md5_checksum = models.CharField(max_length=32, blank=True)
+
+    def __str__(self):
+        return f"{self.document_id}: md5 {self.md5_checksum or '—'}"

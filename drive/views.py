@@ -1,11 +1,12 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from chunks.models import Document
 from drive.models import DriveConnection
 from drive.services.connection import disconnect
+from drive.services.folders import folders_for_picker
 from drive.tasks import request_sync
 
 
@@ -29,17 +30,54 @@ def sync_now(request):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def choose_folders(request):
+    """The folder picker: the user's Drive folders as an indented list of checkboxes (GET), and
+    saving a choice of them or the whole Drive (POST; only folders the listing returned)."""
     connection = DriveConnection.objects.filter(user=request.user).first()
-    if connection is not None:
-        raw = request.POST.get("folder_ids", "")
-        connection.folder_ids = [part.strip() for part in raw.replace(",", "\n").splitlines() if part.strip()]
-        connection.include_shared_drives = request.POST.get("include_shared_drives") == "on"
-        connection.changes_page_token = ""  # a new scope needs a full listing
-        connection.save()
-        messages.success(request, "Folders saved; the next sync lists them in full.")
-    return redirect("drive:page")
+    if connection is None:
+        messages.error(request, "Connect Google Drive first.")
+        return redirect("drive:page")
+    if request.method == "POST":
+        include_shared = request.POST.get("include_shared_drives") == "on"
+        show_shared = include_shared
+        selected = list(dict.fromkeys(request.POST.getlist("folder")))
+        whole = request.POST.get("scope", "whole" if not selected else "folders") == "whole"
+    else:
+        include_shared = connection.include_shared_drives
+        show_shared = include_shared or request.GET.get("shared") == "1"
+        selected, whole = connection.folder_ids, not connection.folder_ids
+    listing = folders_for_picker(connection, include_shared_drives=show_shared)
+    error = ""
+    if request.method == "POST" and listing.tree is not None:
+        error = _folder_choice_error(listing.tree, selected, whole, include_shared)
+        if not error:
+            connection.folder_ids = [] if whole else selected
+            connection.include_shared_drives = include_shared
+            connection.changes_page_token = ""  # a new scope needs a full listing
+            connection.save(update_fields=["folder_ids", "include_shared_drives", "changes_page_token", "updated_at"])
+            chosen = "the whole Drive" if whole else f"{len(selected)} folder(s) and everything in them"
+            messages.success(request, f"Saved: {chosen}. The next sync lists them in full.")
+            return redirect("drive:page")
+    tree = listing.tree
+    context = {
+        "connection": connection, "problem": listing.problem, "error": error, "whole": whole,
+        "include_shared": include_shared, "show_shared": show_shared,
+        "rows": tree.rows(selected) if tree else [],
+        "missing": [folder_id for folder_id in selected if tree and folder_id not in tree.folders],
+    }
+    status = 400 if error else 200
+    return render(request, "drive/folders.html", context, status=status)
+
+
+def _folder_choice_error(tree, selected: list[str], whole: bool, include_shared: bool) -> str:
+    unknown = [folder_id for folder_id in selected if folder_id not in tree.folders]
+    if unknown:
+        hint = "" if include_shared else " (a folder in a shared drive needs “Include shared drives”)"
+        return f"Not a folder in your Google Drive{hint}: {', '.join(unknown)}. Nothing was saved."
+    if not whole and not selected:
+        return "Tick at least one folder, or choose the whole Drive. Nothing was saved."
+    return ""
 
 
 @login_required

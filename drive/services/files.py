@@ -1,5 +1,9 @@
 """One Drive file → ingestion: export Google-native formats, download the rest, skip what is
-unchanged (compared before downloading) or too large, remove what is gone."""
+unchanged (compared before downloading) or too large, remove what is gone.
+
+Unchanged = the same modifiedTime, or (binary files) the same md5Checksum as the bytes last
+ingested. A file skipped on its md5 still gets its new title, link and modified time."""
+import hashlib
 from datetime import datetime
 
 from django.conf import settings
@@ -7,6 +11,7 @@ from django.conf import settings
 from chunks.deletions import delete_document
 from chunks.models import Document
 from chunks.services.ingestion import ingest_content
+from drive.models import DriveFile
 from drive.services.google_api import execute
 
 # Google-native type → the format it is exported as.
@@ -46,13 +51,28 @@ def remove_file(*, owner, file_id: str) -> bool:
     return removed
 
 
-def is_unchanged(*, owner, file: dict) -> bool:
+def unchanged_document(*, owner, file: dict) -> Document | None:
+    """The file's Document if its content is known to be the one indexed (nothing to download)."""
     document = drive_documents(owner).filter(source_id=file["id"]).first()
-    return (
-        document is not None
-        and document.modified_at == parse_time(file.get("modifiedTime"))
-        and document.state in (Document.State.READY, Document.State.EMPTY)
-    )
+    if document is None or document.state not in (Document.State.READY, Document.State.EMPTY):
+        return None
+    if document.modified_at == parse_time(file.get("modifiedTime")):
+        return document
+    md5 = file.get("md5Checksum")
+    if md5 and DriveFile.objects.filter(document=document, md5_checksum=md5).exists():
+        return document
+    return None
+
+
+def update_metadata(document: Document, file: dict) -> None:
+    """Title, link and modified time from Drive, without touching content or chunks."""
+    values = {"title": file.get("name", file["id"])[:1024], "url": file.get("webViewLink", ""),
+              "modified_at": parse_time(file.get("modifiedTime"))}
+    changed = [name for name, value in values.items() if getattr(document, name) != value]
+    for name in changed:
+        setattr(document, name, values[name])
+    if changed:
+        document.save(update_fields=[*changed, "updated_at"])
 
 
 def record_failure(*, owner, file: dict, error: str) -> Document:
@@ -75,7 +95,9 @@ def fetch_content(service, file: dict) -> tuple[bytes, str]:
 
 def ingest_file(*, service, owner, file: dict) -> str:
     """Bring one file up to date. Returns "skipped", "ingested" or "failed"."""
-    if is_unchanged(owner=owner, file=file):
+    unchanged = unchanged_document(owner=owner, file=file)
+    if unchanged is not None:
+        update_metadata(unchanged, file)
         return "skipped"
     size = int(file.get("size") or 0)
     if size > settings.DRIVE_MAX_FILE_BYTES:
@@ -91,4 +113,7 @@ def ingest_file(*, service, owner, file: dict) -> str:
         mime_type=mime_type, content=content, url=file.get("webViewLink", ""),
         modified_at=parse_time(file.get("modifiedTime")),
     )
+    # The md5 of the bytes ingested (not of the listing: the file may have changed since).
+    md5 = "" if file["mimeType"] in EXPORT_FORMATS else hashlib.md5(content, usedforsecurity=False).hexdigest()
+    DriveFile.objects.update_or_create(document=document, defaults={"md5_checksum": md5})
     return "failed" if document.state == Document.State.FAILED else "ingested"

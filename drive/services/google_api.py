@@ -70,3 +70,21 @@ def execute(request):
             delay = backoff_delay(attempt, error.resp.get("retry-after"))
             logger.info("Drive call got HTTP %s; retrying in %.1fs", error.resp.status, delay)
             sleep(delay)
+
+
+def pages(list_method, **kwargs):
+    """Every page of a Drive list call (files.list, drives.list), following nextPageToken."""
+    page_token = None
+    while True:
+        page = execute(list_method(pageToken=page_token, **kwargs))
+        yield page
+        page_token = page.get("nextPageToken")
+        if not page_token:
+            return
+
+
+def all_drives_kwargs(include_shared_drives: bool) -> dict:
+    """files.list arguments that add the shared drives' items (when the user chose them)."""
+    if not include_shared_drives:
+        return {}
+    return {"supportsAllDrives": True, "includeItemsFromAllDrives": True, "corpora": "allDrives"}

@@ -10,6 +10,7 @@ from drive.models import DriveConnection
 logger = logging.getLogger(__name__)
 
 RECONNECT_MESSAGE = "The stored Google credentials could not be decrypted; please reconnect Google Drive."
+REVOKED_MESSAGE = "Google refused the stored access (revoked or expired); please reconnect Google Drive."
 
 
 def refresh_token_or_flag(connection: DriveConnection) -> str | None:

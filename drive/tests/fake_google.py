@@ -1,8 +1,11 @@
 """A fake Google on a loopback port: OAuth authorize (a browser is sent straight back with a code
-as `account_email`), token/revoke/userinfo and the Drive v3 calls ragbase makes (files.list,
-files.get alt=media, files.export, changes.getStartPageToken, changes.list).
+as `account_email`), token/revoke/userinfo and the Drive v3 calls ragbase makes (files.list of
+files or of folders, files.get alt=media, files.export, drives.list, changes.getStartPageToken,
+changes.list). Files in a shared drive (`drive_id`) are listed only with includeItemsFromAllDrives.
 The real google-auth and google-api-python-client talk to it over HTTP."""
+import hashlib
 import json
+import re
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -22,6 +25,7 @@ class FakeFile:
     parents: list = field(default_factory=lambda: ["root"])
     trashed: bool = False
     broken: bool = False
+    drive_id: str | None = None  # the shared drive it lives in; None = My Drive
 
     def resource(self):
         data = {"id": self.id, "name": self.name, "mimeType": self.mime_type, "modifiedTime": self.modified_time,
@@ -29,12 +33,15 @@ class FakeFile:
                 "webViewLink": f"https://drive.google.com/file/d/{self.id}/view"}
         if not self.mime_type.startswith("application/vnd.google-apps"):
             data["size"] = str(len(self.content))
+            data["md5Checksum"] = hashlib.md5(self.content).hexdigest()  # binary content only, as Drive does
         return data
 
 
 class FakeGoogle:
     def __init__(self):
         self.files: dict[str, FakeFile] = {}
+        self.shared_drives: dict[str, str] = {}  # shared drive id -> name
+        self.downloads: list[str] = []  # file ids whose content was downloaded or exported
         self.changes: list[dict] = []
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> email
         self.codes: dict[str, str] = {}  # authorization code -> email
@@ -73,6 +80,9 @@ class FakeGoogle:
     def put_file(self, file: FakeFile):
         self.files[file.id] = file
         self.changes.append({"fileId": file.id, "removed": False})
+
+    def put_folder(self, folder_id: str, name: str, parents: list | None = None, drive_id: str | None = None):
+        self.put_file(FakeFile(folder_id, name, FOLDER, b"", parents=parents or ["root"], drive_id=drive_id))
 
     def remove_file(self, file_id: str):
         del self.files[file_id]
@@ -161,6 +171,9 @@ class FakeGoogle:
                 rest = parts[2:]
                 if rest == ["files"]:
                     return self._list_files(query)
+                if rest == ["drives"]:
+                    drives = [{"id": i, "name": n} for i, n in fake.shared_drives.items()]
+                    return self._send_page(drives, "drives", query)
                 if rest == ["changes", "startPageToken"]:
                     return self._send(200, {"startPageToken": str(len(fake.changes))})
                 if rest == ["changes"]:
@@ -170,8 +183,10 @@ class FakeGoogle:
                     if file.broken:
                         return self._send(500, {"error": {"code": 500, "message": "backendError"}})
                     if rest[2:] == ["export"]:
+                        fake.downloads.append(file.id)
                         return self._send(200, file.content, content_type=query.get("mimeType", "text/plain"))
                     if query.get("alt") == "media":
+                        fake.downloads.append(file.id)
                         return self._send(200, file.content, content_type=file.mime_type)
                     return self._send(200, file.resource())
                 self._send(404, {"error": {"code": 404, "message": "File not found"}})
@@ -188,17 +203,20 @@ class FakeGoogle:
 
             def _list_files(self, query):
                 q = query.get("q", "")
-                files = [f for f in fake.files.values() if not f.trashed and f.mime_type != FOLDER]
-                import re
-
+                want_folders = f"mimeType = '{FOLDER}'" in q
+                files = [f for f in fake.files.values() if not f.trashed and (f.mime_type == FOLDER) == want_folders]
+                if query.get("includeItemsFromAllDrives") != "true":
+                    files = [f for f in files if f.drive_id is None]
                 folders = re.findall(r"'([^']+)' in parents", q)
                 if folders:
                     files = [f for f in files if set(f.parents) & set(folders)]
+                self._send_page([f.resource() for f in files], "files", query)
+
+            def _send_page(self, items, key, query):
                 start = int(query.get("pageToken") or 0)
                 size = min(int(query.get("pageSize") or 100), fake.page_size_cap)
-                page = files[start:start + size]
-                body = {"files": [f.resource() for f in page]}
-                if start + size < len(files):
+                body = {key: items[start:start + size]}
+                if start + size < len(items):
                     body["nextPageToken"] = str(start + size)
                 self._send(200, body)
 

@@ -113,3 +113,28 @@ def test_bounded_retries_then_the_file_fails_alone(fake_google, drive_user, reco
     assert stored["big"].state == "failed" and "limit" in stored["big"].error
     drive_user.refresh_from_db()
     assert drive_user.files_failed == 2 and "Broken" in drive_user.last_error
+
+
+def test_md5_unchanged_file_is_not_downloaded_but_its_metadata_updates(fake_google, drive_user):
+    same = b"The same bytes in every version of this file."
+    fake_google.put_file(FakeFile("m", "Draft.txt", "text/plain", same, modified_time="2026-01-01T00:00:00Z"))
+    fake_google.put_file(FakeFile("g", "Plan", DOC, b"a google doc has no md5", modified_time="2026-01-01T00:00:00Z"))
+    sync_connection(connection_id=drive_user.pk)
+    chunk_ids = set(Chunk.objects.filter(document=docs(drive_user)["m"]).values_list("qdrant_id", flat=True))
+    assert fake_google.downloads == ["m", "g"] and chunk_ids
+    # New name and modifiedTime, same content: no download, no new chunks, the title follows.
+    fake_google.put_file(FakeFile("m", "Final.txt", "text/plain", same, modified_time="2026-03-01T00:00:00Z"))
+    fake_google.put_file(FakeFile("g", "Plan v2", DOC, b"a google doc has no md5", modified_time="2026-03-01T00:00:00Z"))
+    result = sync_connection(connection_id=drive_user.pk)
+    assert (result.skipped, result.ingested) == (1, 1)
+    assert fake_google.downloads == ["m", "g", "g"]  # the Google Doc is exported again (no md5 to compare)
+    stored = docs(drive_user)
+    assert stored["m"].title == "Final.txt" and stored["m"].modified_at.isoformat() == "2026-03-01T00:00:00+00:00"
+    assert set(Chunk.objects.filter(document=stored["m"]).values_list("qdrant_id", flat=True)) == chunk_ids
+    assert stored["g"].title == "Plan v2"
+    # New content (a new md5) is downloaded and re-indexed.
+    fake_google.put_file(FakeFile("m", "Final.txt", "text/plain", b"Rewritten from scratch.",
+                                  modified_time="2026-04-01T00:00:00Z"))
+    sync_connection(connection_id=drive_user.pk)
+    assert fake_google.downloads.count("m") == 2
+    assert Chunk.objects.filter(document=docs(drive_user)["m"], text__contains="Rewritten").exists()
