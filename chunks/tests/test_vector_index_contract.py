@@ -101,3 +101,22 @@ def test_health_is_ok_and_counts_points(index):
     index.upsert([point(), point()])
     health = index.health()
     assert health.ok and health.points == 2 and health.backend
+
+
+def test_dense_vectors_are_stored_as_float16_and_points_keep_their_own_payload(index):
+    from chunks.vector_index.qdrant_edge import EdgeVectorIndex
+
+    if isinstance(index, EdgeVectorIndex):
+        import json
+
+        datatype = json.loads((index.shard_path / "edge_config.json").read_text())["vectors"]["dense"]["datatype"]
+    else:
+        datatype = index.client.get_collection(index.collection).config.params.vectors["dense"].datatype
+    assert str(getattr(datatype, "value", datatype)) == "float16"
+    # One upsert mixing documents and owners: each point is found under its own payload only.
+    points = [point(owner=o, document=d) for o in (1, 2) for d in (10, 11) for _ in range(3)]
+    index.upsert(points)
+    for o in (1, 2):
+        for d in (10, 11):
+            assert index.count(QueryFilter(owner_id=o, document_ids=[d])) == 3
+    assert index.count(QueryFilter(owner_id=3)) == 0

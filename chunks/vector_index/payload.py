@@ -4,6 +4,11 @@ from chunks.vector_index.base import QueryFilter
 
 # field -> kind; "tenant" is a keyword index with is_tenant=true (Qdrant's advice for the
 # field every query of a multi-user collection filters on).
+# Dense vectors are stored as float16: half the memory, and the embedded engine's exact scan (it
+# builds no HNSW while serving, see docs/outbox.md) runs 1.6x faster (50k x 384: 7.6 -> 4.8 ms).
+# Measured on 3,000 NFCorpus documents x 200 queries: top-10 overlap with float32 0.998.
+DENSE_DATATYPE = "float16"
+
 PAYLOAD_INDEXES = {
     "owner_id": "tenant",
     "document_id": "integer",

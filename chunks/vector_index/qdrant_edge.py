@@ -24,7 +24,7 @@ from chunks.vector_index.base import (
     VectorPoint,
     VectorStoreUnavailable,
 )
-from chunks.vector_index.payload import PAYLOAD_INDEXES, filter_conditions, recorded_spec_problem
+from chunks.vector_index.payload import DENSE_DATATYPE, PAYLOAD_INDEXES, filter_conditions, recorded_spec_problem
 
 
 class EmbeddedStoreLocked(VectorStoreUnavailable):
@@ -53,6 +53,7 @@ def _acquire_owner_lock(folder: Path):
     return handle
 
 
+_DATATYPES = {"float32": edge.VectorStorageDatatype.Float32, "float16": edge.VectorStorageDatatype.Float16}
 _SCHEMAS = {
     "keyword": edge.PayloadSchemaType.Keyword,
     "tenant": edge.KeywordIndexParams(is_tenant=True),
@@ -75,7 +76,11 @@ class EdgeVectorIndex(VectorIndex):
     # --- lifecycle -------------------------------------------------------------------------
     def _config(self, dense_dim: int):
         return edge.EdgeConfig(
-            vectors={"dense": edge.EdgeVectorParams(size=dense_dim, distance=edge.Distance.Cosine)},
+            vectors={
+                "dense": edge.EdgeVectorParams(
+                    size=dense_dim, distance=edge.Distance.Cosine, datatype=_DATATYPES[DENSE_DATATYPE]
+                )
+            },
             sparse_vectors={"sparse": edge.EdgeSparseVectorParams(modifier=edge.Modifier.Idf)},
         )
 

@@ -16,7 +16,7 @@ from chunks.vector_index.base import (
     VectorPoint,
     VectorStoreUnavailable,
 )
-from chunks.vector_index.payload import PAYLOAD_INDEXES, filter_conditions, recorded_spec_problem
+from chunks.vector_index.payload import DENSE_DATATYPE, PAYLOAD_INDEXES, filter_conditions, recorded_spec_problem
 
 _SCHEMAS = {
     "tenant": qm.KeywordIndexParams(type=qm.KeywordIndexType.KEYWORD, is_tenant=True),
@@ -61,7 +61,11 @@ class ServerVectorIndex(VectorIndex):
                 return
             self.client.create_collection(
                 self.collection,
-                vectors_config={"dense": qm.VectorParams(size=dense_dim, distance=qm.Distance.COSINE)},
+                vectors_config={
+                    "dense": qm.VectorParams(
+                        size=dense_dim, distance=qm.Distance.COSINE, datatype=qm.Datatype(DENSE_DATATYPE)
+                    )
+                },
                 sparse_vectors_config={"sparse": qm.SparseVectorParams(modifier=qm.Modifier.IDF)},
                 metadata={"dense_dim": dense_dim, "model_id": model_id},
             )
