@@ -87,3 +87,23 @@ def test_reindex_rebuilds_the_collection_from_chunk_text(vector_index_backend):
     assert result.synced == 20
     assert stored_ids(index) == {str(q) for q in Chunk.objects.values_list("qdrant_id", flat=True)}
     assert not Chunk.objects.filter(dense_vector__isnull=False).exists()
+
+
+@pytest.mark.django_db
+def test_optimize_index_keeps_every_point_and_answer(vector_index_backend):
+    from chunks.outbox import drain
+    from chunks.vector_index import QueryFilter, SearchMode
+
+    index = ensured(vector_index_backend)
+    make_chunks(300)
+    drain(index=index)
+    probe = dict(query_filter=QueryFilter(owner_id=Chunk.objects.first().owner_id), dense=[0.5] * TEST_DENSE_DIM,
+                 sparse_indices=[1000], sparse_values=[1.0], mode=SearchMode.HYBRID, limit=10, prefetch_limit=50, rrf_k=60)
+    before = index.query(**probe)
+    out = StringIO()
+    call_command("optimize_index", stdout=out)
+    if vector_index_backend.backend_name.startswith("embedded"):
+        assert "300 points: segments" in out.getvalue()
+    else:
+        assert "nothing to do" in out.getvalue()
+    assert index.count() == 300 and [h.id for h in index.query(**probe)] == [h.id for h in before]

@@ -110,5 +110,10 @@ class VectorIndex(abc.ABC):
     def health(self) -> IndexHealth:
         """Reachability and collection presence, without raising."""
 
+    def optimize(self) -> str:
+        """Build the engine's search indexes now, blocking; returns what was done. A Qdrant server
+        does this in the background by itself, so by default there is nothing to do."""
+        return "nothing to do: the server builds its indexes in the background"
+
     def close(self) -> None:
         """Release files, locks and connections."""

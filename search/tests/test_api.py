@@ -26,6 +26,15 @@ def test_search_by_token_returns_paginated_results(api, add_document):
     assert len(second.json()["results"]) == 1 and second.json()["next_page"] is None
 
 
+def test_the_response_has_exactly_the_documented_fields(api, add_document):
+    from search.api.serializers import SearchHitSerializer, SearchResponseSerializer
+
+    add_document(api.user, "Glacier melt measurements.", title="Glacier")
+    body = api.get("/api/search/", {"q": "glacier"}).json()
+    assert set(body) == set(SearchResponseSerializer().fields)
+    assert body["results"] and set(body["results"][0]) == set(SearchHitSerializer().fields)
+
+
 @pytest.mark.parametrize(
     "params, field",
     [({}, "q"), ({"q": ""}, "q"), ({"q": "x" * 1001}, "q"), ({"q": "a", "top_k": 0}, "top_k"),
