@@ -88,6 +88,9 @@ def main():
         cursor.execute(VECTOR_BYTES)
         pending_vectors = cursor.fetchone()[0]
 
+    from ragbase.startup import settle_long_lived_objects
+
+    settle_long_lived_objects()  # as `serve` and `sync_qdrant` do before they drain
     index = EdgeVectorIndex(path=tmp / "qdrant", collection="bench")
     index.ensure_collection(dense_dim=args.dim, model_id="bench")
     started = time.perf_counter()

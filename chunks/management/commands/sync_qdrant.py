@@ -3,6 +3,7 @@ from tqdm import tqdm
 
 from chunks.models import Chunk, SyncStatus, VectorDeletion
 from chunks.outbox import drain
+from ragbase.startup import settle_long_lived_objects
 
 
 class Command(BaseCommand):
@@ -18,6 +19,7 @@ class Command(BaseCommand):
         due = Chunk.objects.filter(sync_status=SyncStatus.PENDING).count() + VectorDeletion.objects.filter(
             failed=False
         ).count()
+        settle_long_lived_objects()
         with tqdm(total=due, unit="item", desc="outbox", disable=None) as bar:
             result = drain(batch_size=batch_size, progress=lambda b: bar.update(b.synced + b.deleted + b.failed + b.deferred))
         self.stdout.write(

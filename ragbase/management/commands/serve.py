@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from ragbase.startup import StartupError
+from ragbase.startup import StartupError, settle_long_lived_objects
 
 
 def open_vector_store():
@@ -52,6 +52,14 @@ class Command(BaseCommand):
         from chunks.outbox_triggers import OwnerDrainThread
         from chunks.vector_index import uses_embedded_store
 
+        # Load what every request needs now, not on the first search, then settle it.
+        from django.urls import get_resolver
+
+        from chunks.embedding import get_embedder
+
+        get_resolver().url_patterns  # noqa: B018
+        get_embedder().embed_query("warm up")
+        settle_long_lived_objects()
         drainer = None
         if uses_embedded_store():
             # This process owns the embedded store, so it drains the outbox itself.
