@@ -59,6 +59,52 @@ def table_bytes(cursor):
     return cursor.fetchone()
 
 
+def measure(*, chunks, dim, batch_size=512, threads=None, index, profile=False) -> dict:
+    """Insert `chunks` pre-embedded PENDING chunks for a new owner, drain them into `index`
+    (ensured) and measure the rate and the chunk table's bytes per chunk in both states. Needs an
+    otherwise empty chunk table (bytes are per chunk of the whole table)."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from chunks.models import Document
+    from chunks.outbox import drain
+    from ragbase.startup import settle_long_lived_objects
+
+    owner = get_user_model().objects.create_user(f"drain-bench-{time.monotonic_ns()}")
+    doc = Document.objects.create(owner=owner, source="upload", source_id="bench", title="bench")
+    with connection.cursor() as cursor:
+        cursor.execute(INSERT_CHUNKS, {"doc": doc.pk, "owner": owner.pk, "dim": dim, "n": chunks})
+        cursor.execute(
+            "UPDATE chunks_chunk SET sparse_values = (SELECT array_agg(random()) FROM unnest(sparse_indices))"
+            " WHERE sparse_values IS NULL"
+        )
+        pending_total, _ = table_bytes(cursor)
+        cursor.execute(VECTOR_BYTES)
+        pending_vectors = cursor.fetchone()[0]
+    settle_long_lived_objects()  # as `serve` and `sync_qdrant` do before they drain
+    started = time.perf_counter()
+    if profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        result = profiler.runcall(drain, batch_size=batch_size, index=index, threads=1)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+    else:
+        result = drain(batch_size=batch_size, index=index, threads=threads)
+    elapsed = time.perf_counter() - started
+    assert result.synced == chunks, result
+    with connection.cursor() as cursor:
+        synced_total, _ = table_bytes(cursor)
+        cursor.execute(VECTOR_BYTES)
+        synced_vectors = cursor.fetchone()[0]
+    return {
+        "seconds": elapsed, "rate": chunks / elapsed,
+        "pending_bytes": pending_total / chunks, "synced_bytes": synced_total / chunks,
+        "pending_vector_bytes": pending_vectors / chunks, "synced_vector_bytes": synced_vectors / chunks,
+    }
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, default=20000)
@@ -69,64 +115,24 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="ragbase-bench-"))
     setup_django(tmp)
     from django.conf import settings
-    from django.contrib.auth import get_user_model
-    from django.db import connection
 
-    from chunks.models import Chunk, Document
-    from chunks.outbox import drain
     from chunks.vector_index.qdrant_edge import EdgeVectorIndex
 
-    owner = get_user_model().objects.create_user("bench")
-    doc = Document.objects.create(owner=owner, source="upload", source_id="bench", title="bench")
-    with connection.cursor() as cursor:
-        cursor.execute(INSERT_CHUNKS, {"doc": doc.pk, "owner": owner.pk, "dim": args.dim, "n": args.chunks})
-        cursor.execute(
-            "UPDATE chunks_chunk SET sparse_values = "
-            "(SELECT array_agg(random()) FROM unnest(sparse_indices))"
-        )
-        pending_total, pending_heap = table_bytes(cursor)
-        cursor.execute(VECTOR_BYTES)
-        pending_vectors = cursor.fetchone()[0]
-
-    from ragbase.startup import settle_long_lived_objects
-
-    settle_long_lived_objects()  # as `serve` and `sync_qdrant` do before they drain
     index = EdgeVectorIndex(path=tmp / "qdrant", collection="bench")
     index.ensure_collection(dense_dim=args.dim, model_id="bench")
-    started = time.perf_counter()
-    if os.environ.get("BENCH_PROFILE"):
-        import cProfile
-        import pstats
-
-        from chunks.outbox import _CLAIM_NEW_CHUNKS
-
-        with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + _CLAIM_NEW_CHUNKS, [args.batch_size])
-            print("\n".join(r[0] for r in cursor.fetchall()))
-        profiler = cProfile.Profile()
-        result = profiler.runcall(drain, batch_size=args.batch_size, index=index, threads=1)
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
-    else:
-        result = drain(batch_size=args.batch_size, index=index, threads=args.threads)
-    elapsed = time.perf_counter() - started
-    assert result.synced == args.chunks and index.count() == args.chunks, result
-    with connection.cursor() as cursor:
-        synced_total, synced_heap = table_bytes(cursor)
-        cursor.execute(VECTOR_BYTES)
-        synced_vectors = cursor.fetchone()[0]
+    m = measure(chunks=args.chunks, dim=args.dim, batch_size=args.batch_size, threads=args.threads, index=index,
+                profile=bool(os.environ.get("BENCH_PROFILE")))
     index.close()
-
-    n = args.chunks
     rows = [
-        ("chunks drained", f"{n:,}"),
+        ("chunks drained", f"{args.chunks:,}"),
         ("dense dim / sparse terms", f"{args.dim} / 60"),
         ("batch size / drain threads", f"{args.batch_size} / {args.threads or settings.OUTBOX_DRAIN_THREADS}"),
-        ("drain time", f"{elapsed:.2f} s"),
-        ("drain rate (embedded, qdrant-edge)", f"{n / elapsed:,.0f} chunks/s"),
-        ("chunk table PENDING (heap+TOAST+idx)", f"{pending_total / n:,.0f} B/chunk"),
-        ("chunk table SYNCED (heap+TOAST+idx)", f"{synced_total / n:,.0f} B/chunk"),
-        ("vector columns PENDING / SYNCED", f"{pending_vectors / n:,.0f} / {synced_vectors / n:,.0f} B/chunk"),
-        ("saving on the whole row", f"{100 * (1 - synced_total / pending_total):.1f} %"),
+        ("drain time", f"{m['seconds']:.2f} s"),
+        ("drain rate (embedded, qdrant-edge)", f"{m['rate']:,.0f} chunks/s"),
+        ("chunk table PENDING (heap+TOAST+idx)", f"{m['pending_bytes']:,.0f} B/chunk"),
+        ("chunk table SYNCED (heap+TOAST+idx)", f"{m['synced_bytes']:,.0f} B/chunk"),
+        ("vector columns PENDING / SYNCED", f"{m['pending_vector_bytes']:,.0f} / {m['synced_vector_bytes']:,.0f} B/chunk"),
+        ("saving on the whole row", f"{100 * (1 - m['synced_bytes'] / m['pending_bytes']):.1f} %"),
     ]
     width = max(len(k) for k, _ in rows)
     print(f"{'metric':<{width}}  value")

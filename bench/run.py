@@ -156,6 +156,31 @@ def timed(what, calls):
         record("latency", what, k, v, "ms")
 
 
+def section_drain_and_storage(args):
+    """Pre-embedded chunks drained on their own (first, while the chunk table is empty), and what
+    a chunk costs Postgres while PENDING and after SYNCED."""
+    import outbox_drain
+
+    from chunks.vector_index.qdrant_edge import EdgeVectorIndex
+
+    n = 5_000 if args.quick else 20_000
+    index = EdgeVectorIndex(path=Path(os.environ["RAGBASE_VAR_DIR"]) / "drain-bench", collection="drain")
+    index.ensure_collection(dense_dim=384, model_id="bench")
+    try:
+        m = outbox_drain.measure(chunks=n, dim=384, index=index)
+    finally:
+        index.close()
+    record("drain", f"{n} pre-embedded 384-d chunks", "chunks/s", m["rate"], "chunks/s")
+    record("storage", "chunk table PENDING (heap+TOAST+idx)", "bytes/chunk", m["pending_bytes"], "B")
+    record("storage", "chunk table SYNCED (heap+TOAST+idx)", "bytes/chunk", m["synced_bytes"], "B")
+    record("storage", "vector columns PENDING -> SYNCED", "bytes/chunk",
+           f"{m['pending_vector_bytes']:.0f} -> {m['synced_vector_bytes']:.0f}", "B")
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM chunks_chunk")  # the next sections start from an empty table
+
+
 def section_latency(args, user, embedder):
     from django.test import Client
 
@@ -299,7 +324,7 @@ def guarded(section, run):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--sections", nargs="+", default=["quality", "latency", "ingestion", "load"])
+    parser.add_argument("--sections", nargs="+", default=["drain", "quality", "latency", "ingestion", "load"])
     args = parser.parse_args()
     args.sizes = [10_000] if args.quick else [10_000, 50_000, 100_000]
     args.samples = 50 if args.quick else 200
@@ -320,6 +345,8 @@ def main():
     embedder.embed_query("warm up")
     users = get_user_model().objects
     started = time.perf_counter()
+    if "drain" in args.sections:
+        guarded("drain", lambda: section_drain_and_storage(args))
     if "quality" in args.sections:
         guarded("quality", lambda: section_quality(args, users.create_user("quality")))
     if "latency" in args.sections:
