@@ -280,8 +280,9 @@ def section_load(args, user):
         server.wait(30)
 
 
-def plot_latency(path):
-    """p50 latency vs corpus size for each layer (API, service, engine floor, pgvector)."""
+def plot_latency(rows, path):
+    """p50 latency vs corpus size per layer (API, service, engine floor, pgvector); the layers
+    measured again after `optimize_index` are drawn as stars at the size they were measured."""
     import re
 
     import matplotlib
@@ -292,18 +293,26 @@ def plot_latency(path):
     series: dict[str, dict[int, float]] = {}
     for section, what, metric, value, _ in rows:
         match = re.fullmatch(r"(.+) @(\d+)", what)
-        if section == "latency" and metric in ("p50", "p95") and match:
-            series.setdefault(f"{match[1]} {metric}", {})[int(match[2])] = value
+        if section == "latency" and metric == "p50" and match:
+            series.setdefault(match[1], {})[int(match[2])] = value
     if not series:
         return
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    colors = {"API hybrid": "tab:blue", "search service hybrid": "tab:orange",
+              "engine floor hybrid": "tab:green", "pgvector hybrid": "tab:red"}
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
     for name, points in sorted(series.items()):
         sizes = sorted(points)
-        ax.plot(sizes, [points[n] for n in sizes], marker="o", label=name, linestyle="-" if "p50" in name else ":")
-    ax.set_xlabel("chunks in the corpus")
-    ax.set_ylabel("latency (ms)")
-    ax.set_title("ragbase search latency vs corpus size")
-    ax.legend(fontsize=7)
+        base = name.split(",")[0]
+        optimized = name != base
+        ax.plot(sizes, [points[n] for n in sizes], color=colors.get(base, "tab:gray"),
+                marker="*" if optimized else "o", markersize=14 if optimized else 6,
+                linestyle="none" if optimized else "-",
+                label=f"{base} (p50){', after optimize_index' if optimized else ''}")
+    ax.set_xlabel("chunks in the corpus (one user)")
+    ax.set_ylabel("p50 latency (ms)")
+    ax.set_title("ragbase search latency vs corpus size (embedded mode, 2 cores)")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -324,8 +333,12 @@ def guarded(section, run):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--plot", metavar="RESULTS_JSON", help="only redraw the plot from a results file")
     parser.add_argument("--sections", nargs="+", default=["drain", "quality", "latency", "ingestion", "load"])
     args = parser.parse_args()
+    if args.plot:
+        plot_latency(json.loads(Path(args.plot).read_text())["rows"], RESULTS / "latency_vs_size.png")
+        return
     args.sizes = [10_000] if args.quick else [10_000, 50_000, 100_000]
     args.samples = 50 if args.quick else 200
     args.ingest_docs = 60 if args.quick else 300
@@ -372,7 +385,7 @@ def main():
     (RESULTS / f"{stamp}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     with (RESULTS / f"{stamp}.csv").open("w", newline="") as f:
         csv.writer(f).writerows([("section", "what", "metric", "value", "unit"), *rows])
-    guarded("plot", lambda: plot_latency(RESULTS / "latency_vs_size.png"))
+    guarded("plot", lambda: plot_latency(rows, RESULTS / "latency_vs_size.png"))
 
 
 def _has(package):
