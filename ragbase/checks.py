@@ -63,6 +63,18 @@ def check_q_retry_exceeds_timeout(app_configs, **kwargs):
     return []
 
 
+@register()
+def check_outbox_settings(app_configs, **kwargs):
+    problems = []
+    for name in ("OUTBOX_BATCH_SIZE", "OUTBOX_DRAIN_THREADS", "OUTBOX_MAX_ATTEMPTS"):
+        value = getattr(settings, name)
+        if value < 1:
+            problems.append(
+                Error(f"{name}={value} must be at least 1.", hint="See .env.example for the defaults.", id="ragbase.E012")
+            )
+    return problems
+
+
 @register(Tags.security)
 def check_allowed_hosts_in_production(app_configs, **kwargs):
     if settings.DEBUG:

@@ -1,6 +1,7 @@
 """`manage.py check --deploy` is clean with production settings; config mistakes are check errors."""
 import secrets
 
+import pytest
 from django.core.checks import run_checks
 
 from ragbase.tests.test_startup_errors import run_manage
@@ -32,3 +33,11 @@ def test_q_retry_not_above_timeout_is_an_error(settings):
     assert "ragbase.E010" in [m.id for m in run_checks()]
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "retry": 660}
     assert "ragbase.E010" not in [m.id for m in run_checks()]
+
+
+@pytest.mark.parametrize("name", ["OUTBOX_BATCH_SIZE", "OUTBOX_DRAIN_THREADS", "OUTBOX_MAX_ATTEMPTS"])
+def test_outbox_settings_below_one_are_errors(settings, name):
+    assert "ragbase.E012" not in [m.id for m in run_checks()]
+    setattr(settings, name, 0)
+    errors = [m for m in run_checks() if m.id == "ragbase.E012"]
+    assert len(errors) == 1 and name in errors[0].msg
