@@ -144,6 +144,8 @@ QDRANT_COLLECTION = env.str("QDRANT_COLLECTION", default="ragbase_hybrid")
 # Used only when QDRANT_URL is unset: the embedded engine's folder, owned by one process.
 QDRANT_PATH = Path(env.str("QDRANT_PATH", default=str(VAR_DIR / "qdrant")))
 QDRANT_TIMEOUT_SECONDS = env.float("QDRANT_TIMEOUT_SECONDS", default=10.0)
+# Embedded mode: `serve` builds the engine's HNSW index at start, before it serves (see docs/outbox.md).
+QDRANT_INDEX_ON_START = env.bool("QDRANT_INDEX_ON_START", default=True)
 
 # --- Outbox (chunks -> vector store) --------------------------------------------------------
 OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=512)

@@ -1,4 +1,6 @@
-"""`manage.py serve` fails at start, in one line, when it cannot have the vector store."""
+"""`manage.py serve` and the vector store at start: one clear line when it cannot have it; indexing before serving."""
+import pytest
+
 from chunks.vector_index.qdrant_edge import EdgeVectorIndex
 from ragbase.tests.test_startup_errors import run_manage
 
@@ -21,3 +23,20 @@ def test_a_second_owner_of_the_embedded_store_is_refused_in_one_line(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "is owned by process" in lines[0] and "set QDRANT_URL" in lines[0]
+
+
+@pytest.mark.django_db
+def test_serve_indexes_the_embedded_store_before_serving_unless_turned_off(vector_index, settings):
+    from chunks.outbox import drain
+    from chunks.tests.outbox_helpers import ensured, make_chunks
+    from ragbase.management.commands.serve import index_embedded_store_at_start
+
+    settings.QDRANT_INDEX_ON_START = False
+    assert index_embedded_store_at_start(vector_index) is None
+    settings.QDRANT_INDEX_ON_START = True
+    assert index_embedded_store_at_start(vector_index) is None  # no collection yet: nothing to index
+    make_chunks(50)
+    drain(index=ensured(vector_index))
+    said = []
+    assert "50 points: segments" in index_embedded_store_at_start(vector_index, report=said.append)
+    assert said and "indexing" in said[0] and vector_index.count() == 50
