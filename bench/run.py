@@ -312,7 +312,7 @@ def plot_latency(rows, path):
         ax.plot(sizes, [points[n] for n in sizes], color=colors.get(base, "tab:gray"),
                 marker="*" if optimized else "o", markersize=12 if optimized else 6,
                 linestyle="--" if optimized else "-",
-                label=f"{base} (p50){', indexed' if optimized else ''}")
+                label=f"{base} (p50{', all indexed' if optimized else '' if 'pgvector' in base else ', newest chunks not yet indexed'})")
     ax.set_xlabel("chunks in the corpus (one user)")
     ax.set_ylabel("p50 latency (ms)")
     ax.set_title("ragbase search latency vs corpus size (embedded mode, 2 cores)")
