@@ -53,10 +53,26 @@ VECTOR_BYTES = """SELECT coalesce(sum(coalesce(pg_column_size(dense_vector), 0) 
                           + coalesce(pg_column_size(sparse_values), 0)), 0) FROM chunks_chunk"""
 
 
-def table_bytes(cursor):
+def table_bytes(cursor) -> int:
     cursor.execute("VACUUM FULL chunks_chunk")
-    cursor.execute("SELECT pg_total_relation_size('chunks_chunk'), pg_relation_size('chunks_chunk')")
-    return cursor.fetchone()
+    cursor.execute("SELECT pg_total_relation_size('chunks_chunk')")
+    return cursor.fetchone()[0]
+
+
+def add_pending_chunks(*, owner, source_id, n, dim):
+    """One document of `owner` with `n` pre-embedded PENDING chunks (random `dim`-d dense vectors,
+    60 random sparse terms with random weights, ~700 characters of text), inserted in SQL."""
+    from django.db import connection
+
+    from chunks.models import Document
+
+    doc = Document.objects.create(owner=owner, source="upload", source_id=source_id, title="synthetic")
+    with connection.cursor() as cursor:
+        cursor.execute(INSERT_CHUNKS, {"doc": doc.pk, "owner": owner.pk, "dim": dim, "n": n})
+        cursor.execute(
+            "UPDATE chunks_chunk SET sparse_values = (SELECT array_agg(random()) FROM unnest(sparse_indices))"
+            " WHERE sparse_values IS NULL"
+        )
 
 
 def measure(*, chunks, dim, batch_size=512, threads=None, index, profile=False) -> dict:
@@ -66,19 +82,13 @@ def measure(*, chunks, dim, batch_size=512, threads=None, index, profile=False) 
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from chunks.models import Document
     from chunks.outbox import drain
     from ragbase.startup import settle_long_lived_objects
 
     owner = get_user_model().objects.create_user(f"drain-bench-{time.monotonic_ns()}")
-    doc = Document.objects.create(owner=owner, source="upload", source_id="bench", title="bench")
+    add_pending_chunks(owner=owner, source_id="bench", n=chunks, dim=dim)
     with connection.cursor() as cursor:
-        cursor.execute(INSERT_CHUNKS, {"doc": doc.pk, "owner": owner.pk, "dim": dim, "n": chunks})
-        cursor.execute(
-            "UPDATE chunks_chunk SET sparse_values = (SELECT array_agg(random()) FROM unnest(sparse_indices))"
-            " WHERE sparse_values IS NULL"
-        )
-        pending_total, _ = table_bytes(cursor)
+        pending_total = table_bytes(cursor)
         cursor.execute(VECTOR_BYTES)
         pending_vectors = cursor.fetchone()[0]
     settle_long_lived_objects()  # as `serve` and `sync_qdrant` do before they drain
@@ -95,7 +105,7 @@ def measure(*, chunks, dim, batch_size=512, threads=None, index, profile=False) 
     elapsed = time.perf_counter() - started
     assert result.synced == chunks, result
     with connection.cursor() as cursor:
-        synced_total, _ = table_bytes(cursor)
+        synced_total = table_bytes(cursor)
         cursor.execute(VECTOR_BYTES)
         synced_vectors = cursor.fetchone()[0]
     return {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """ragbase benchmark harness (never part of the pytest suite).
 
-    .venv/bin/python bench/run.py [--quick] [--sections quality latency ingestion load]
+    .venv/bin/python bench/run.py [--quick] [--sections drain quality latency ingestion load] [--sizes N ...]
 
 Runs on its own throw-away embedded PostgreSQL and qdrant-edge store in a temp dir (env set before
 django.setup(), see bench/outbox_drain.py). Prints one table and writes bench/results/<timestamp>.json
@@ -25,10 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pgvector_baseline  # noqa: E402
-from outbox_drain import INSERT_CHUNKS, setup_django  # noqa: E402
+from outbox_drain import add_pending_chunks, setup_django  # noqa: E402
 
 NFCORPUS = Path("/work/shared/datasets/nfcorpus")
 RESULTS = Path(__file__).resolve().parent / "results"
+QUERY_WORDS = ["sleep", "vitamin", "cancer", "diet", "heart", "protein", "fiber", "sugar", "blood", "brain"]
 rows: list[tuple[str, str, str, float | str, str]] = []  # section, what, metric, value, unit
 
 
@@ -125,14 +126,9 @@ def _score_run(name, run, qrels, evaluator):
 def synthetic_corpus(user, n, dim):  # baseline rows are added before the drain empties the vectors
     from django.db import connection
 
-    from chunks.models import Document
     from chunks.outbox import drain
 
-    doc = Document.objects.create(owner=user, source="upload", source_id=f"synthetic-{n}", title="synthetic")
-    with connection.cursor() as cursor:
-        cursor.execute(INSERT_CHUNKS, {"doc": doc.pk, "owner": user.pk, "dim": dim, "n": n})
-        cursor.execute("UPDATE chunks_chunk SET sparse_values = (SELECT array_agg(random()) FROM unnest(sparse_indices))"
-                       " WHERE sparse_values IS NULL")
+    add_pending_chunks(owner=user, source_id=f"synthetic-{n}", n=n, dim=dim)
     table_bytes, rows_n = pgvector_baseline.build(owner_id=user.pk, dim=dim)
     record("storage", f"pgvector table @{rows_n}", "bytes/chunk", table_bytes / rows_n, "B")
     started = time.perf_counter()
@@ -188,9 +184,8 @@ def section_latency(args, user, embedder):
     from chunks.vector_index.base import QueryFilter, SearchMode
     from search.services import search
 
-    words = ["sleep", "vitamin", "cancer", "diet", "heart", "protein", "fiber", "sugar", "blood", "brain"]
     rng = random.Random(1)
-    queries = [" ".join(rng.sample(words, 3)) for _ in range(args.samples)]
+    queries = [" ".join(rng.sample(QUERY_WORDS, 3)) for _ in range(args.samples)]
     embedded = [embedder.embed_query(q) for q in queries]
     dim = len(embedded[0]["dense"])
     client = Client()
@@ -268,8 +263,7 @@ def section_load(args, user):
     connections.close_all()
     port = load.free_port()
     server = load.start_server(port, Path(os.environ["RAGBASE_VAR_DIR"]) / "serve.log")
-    words = ["sleep", "vitamin", "cancer", "diet", "heart", "protein", "fiber", "sugar", "blood", "brain"]
-    queries = [f"{a} {b}" for a in words for b in words if a != b]
+    queries = [f"{a} {b}" for a in QUERY_WORDS for b in QUERY_WORDS if a != b]
     try:
         for clients in (20, 50):
             result = load.hammer(url=f"http://127.0.0.1:{port}/api/search/", token=token, queries=queries,

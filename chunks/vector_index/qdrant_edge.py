@@ -209,8 +209,8 @@ class EdgeVectorIndex(VectorIndex):
         return self._call("count", lambda s: s.count(request))
 
     def optimize(self) -> str:
-        # Holds the GIL for the whole run (16.8 s at 20k points here), so it is an operator job
-        # (`manage.py optimize_index`, serve stopped), never a background task of serve.
+        # Holds the GIL for the whole run (16.8 s at 20k points here), so it runs only where nobody
+        # waits: `serve` at start, before it listens, or `manage.py optimize_index` (serve stopped).
         before = self._call("inspect", lambda s: s.info())
         self._call("optimize", lambda s: s.optimize())
         after = self._call("inspect", lambda s: s.info())
