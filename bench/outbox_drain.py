@@ -42,8 +42,9 @@ INSERT INTO chunks_chunk (document_id, owner_id, ordinal, text, metadata, sync_s
                           sparse_indices, sparse_values, qdrant_id, sync_attempts, last_sync_error,
                           created_at, updated_at)
 SELECT %(doc)s, %(owner)s, g, repeat('lorem ipsum dolor sit amet ', 26), '{}', 'PENDING',
-       (SELECT array_agg(random()) FROM generate_series(1, %(dim)s) WHERE g > 0),
-       (SELECT array_agg(DISTINCT (random() * 100000)::bigint) FROM generate_series(1, 60) WHERE g > 0),
+       (SELECT string_agg(float4send(random()::real), ''::bytea) FROM generate_series(1, %(dim)s) WHERE g > 0),
+       (SELECT string_agg(int4send(i), ''::bytea ORDER BY i)
+          FROM (SELECT DISTINCT (random() * 100000)::int AS i FROM generate_series(1, 60) WHERE g > 0) terms),
        NULL, gen_random_uuid(), 0, '', now(), now()
   FROM generate_series(1, %(n)s) AS g
 """
@@ -70,8 +71,8 @@ def add_pending_chunks(*, owner, source_id, n, dim):
     with connection.cursor() as cursor:
         cursor.execute(INSERT_CHUNKS, {"doc": doc.pk, "owner": owner.pk, "dim": dim, "n": n})
         cursor.execute(
-            "UPDATE chunks_chunk SET sparse_values = (SELECT array_agg(random()) FROM unnest(sparse_indices))"
-            " WHERE sparse_values IS NULL"
+            "UPDATE chunks_chunk SET sparse_values = (SELECT string_agg(float4send(random()::real), ''::bytea)"
+            " FROM generate_series(1, length(sparse_indices) / 4)) WHERE sparse_values IS NULL"
         )
 
 

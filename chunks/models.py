@@ -1,8 +1,9 @@
 import uuid
 
 from django.conf import settings
-from django.contrib.postgres.fields import ArrayField
 from django.db import models
+
+from chunks.fields import PackedArrayField
 
 
 class Document(models.Model):
@@ -62,9 +63,9 @@ class Chunk(models.Model):
     # No plain index: every drained chunk would update it; the partial indexes below serve the
     # queries that look for PENDING rows.
     sync_status = models.CharField(max_length=8, choices=SyncStatus.choices, default=SyncStatus.PENDING)
-    dense_vector = ArrayField(models.FloatField(), null=True, blank=True)
-    sparse_indices = ArrayField(models.BigIntegerField(), null=True, blank=True)
-    sparse_values = ArrayField(models.FloatField(), null=True, blank=True)
+    dense_vector = PackedArrayField(typecode="f", null=True, blank=True)
+    sparse_indices = PackedArrayField(typecode="I", null=True, blank=True)
+    sparse_values = PackedArrayField(typecode="f", null=True, blank=True)
     # Assigned once when the row is created and never changed, so every push of this row
     # addresses the same point and a re-push after a crash is idempotent.
     qdrant_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
