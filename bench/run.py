@@ -167,6 +167,8 @@ def section_drain_and_storage(args):
     finally:
         index.close()
     record("drain", f"{n} pre-embedded 384-d chunks", "chunks/s", m["rate"], "chunks/s")
+    record("drain", "engine floor: same points from memory", "points/s", m["engine_floor"], "points/s")
+    record("drain", "drain / engine floor", "ratio", m["rate"] / m["engine_floor"], "x")
     record("storage", "chunk table PENDING (heap+TOAST+idx)", "bytes/chunk", m["pending_bytes"], "B")
     record("storage", "chunk table SYNCED (heap+TOAST+idx)", "bytes/chunk", m["synced_bytes"], "B")
     record("storage", "vector columns PENDING -> SYNCED", "bytes/chunk",
