@@ -77,11 +77,13 @@ def add_pending_chunks(*, owner, source_id, n, dim):
 
 
 def engine_floor(*, points, dim, batch_size, folder) -> float:
-    """Points/s of the engine alone: the same number of points, already Python lists in memory,
-    upserted batch by batch through EdgeVectorIndex (the only way into the engine) into a fresh
-    collection. What the drain adds on top is Postgres (claim, mark SYNCED) and unpacking."""
+    """Points/s of the engine alone: the same number of points, already in memory as the arrays
+    the drain hands over, upserted batch by batch through EdgeVectorIndex (the only way into the
+    engine) into a fresh collection. What the drain adds is Postgres (claim, mark SYNCED) and
+    unpacking."""
     import random
     import uuid
+    from array import array
 
     from chunks.vector_index import VectorPoint
     from chunks.vector_index.qdrant_edge import EdgeVectorIndex
@@ -89,9 +91,9 @@ def engine_floor(*, points, dim, batch_size, folder) -> float:
     rng = random.Random(0)
     payload = {"owner_id": "1", "document_id": 1, "source": "upload", "mime_type": "text/plain", "modified_at": 0.0}
     batch = [
-        VectorPoint(id=str(uuid.uuid4()), dense=[rng.random() for _ in range(dim)],
-                    sparse_indices=sorted(rng.sample(range(100_000), 60)),
-                    sparse_values=[rng.random() for _ in range(60)], payload=payload)
+        VectorPoint(id=str(uuid.uuid4()), dense=array("f", [rng.random() for _ in range(dim)]),
+                    sparse_indices=array("I", sorted(rng.sample(range(100_000), 60))),
+                    sparse_values=array("f", [rng.random() for _ in range(60)]), payload=payload)
         for _ in range(points)
     ]
     index = EdgeVectorIndex(path=folder, collection="floor")

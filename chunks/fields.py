@@ -35,11 +35,13 @@ class PackedArrayField(models.BinaryField):
         kwargs["typecode"] = self.typecode
         return name, path, args, kwargs
 
-    def unpack(self, raw) -> list:
+    def unpack(self, raw) -> array.array:
+        """The packed values as an array.array; the outbox hands these to the engine binding,
+        which reads them without a list of Python numbers being built first."""
         values = array.array(self.typecode, raw)
         if _NEEDS_BYTESWAP:
             values.byteswap()
-        return values.tolist()
+        return values
 
     def pack(self, values) -> bytes:
         try:
@@ -51,14 +53,14 @@ class PackedArrayField(models.BinaryField):
         return packed.tobytes()
 
     def from_db_value(self, value, expression, connection):
-        return None if value is None else self.unpack(value)
+        return None if value is None else self.unpack(value).tolist()
 
     def to_python(self, value):
         if value is None or isinstance(value, list):
             return value
         if isinstance(value, str):  # serialized (dumpdata): base64 of the packed bytes
             value = base64.b64decode(value)
-        return self.unpack(value)
+        return self.unpack(value).tolist()
 
     def get_prep_value(self, value):
         if value is None or isinstance(value, (bytes, memoryview)):

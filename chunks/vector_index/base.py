@@ -8,6 +8,7 @@ Points carry two named vectors, "dense" (cosine) and "sparse" (IDF modifier), an
 """
 import abc
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -29,9 +30,10 @@ class SearchMode(str, enum.Enum):
 @dataclass(frozen=True)
 class VectorPoint:
     id: str  # the chunk's qdrant_id (UUID string)
-    dense: list[float]
-    sparse_indices: list[int]
-    sparse_values: list[float]
+    # Lists, or array.arrays as the outbox reads them from Postgres (see chunks/fields.py).
+    dense: Sequence[float]
+    sparse_indices: Sequence[int]
+    sparse_values: Sequence[float]
     payload: dict
 
 

@@ -88,7 +88,10 @@ class ServerVectorIndex(VectorIndex):
         structs = [
             qm.PointStruct(
                 id=p.id,
-                vector={"dense": p.dense, "sparse": qm.SparseVector(indices=p.sparse_indices, values=p.sparse_values)},
+                vector={
+                    "dense": list(p.dense),
+                    "sparse": qm.SparseVector(indices=list(p.sparse_indices), values=list(p.sparse_values)),
+                },
                 payload=p.payload,
             )
             for p in points
