@@ -47,8 +47,8 @@ if not DEBUG:
 # TLS ends at the reverse proxy, which tells Django the original scheme in this header.
 if env.bool("SECURE_PROXY_SSL_HEADER", default=True):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# Probes are plain http from inside the network: never redirect them to https.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# Probes (plain http from inside the network, by IP) are answered by ragbase.probes before the
+# https redirect and the host check.
 
 # --- Metrics ---------------------------------------------------------------------------------
 # /metrics answers a scraper sending `Authorization: Bearer <METRICS_TOKEN>`, or localhost if allowed.
@@ -91,6 +91,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "ragbase.probes.ProbeMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -77,3 +77,19 @@ def test_readyz_503_when_outbox_backlog_is_old(client, vector_index, django_user
     assert response.status_code == 503
     outbox = response.json()["checks"]["outbox"]
     assert outbox["ok"] is False and outbox["oldest_pending_age_seconds"] >= 300
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
+def test_probes_answer_by_ip_when_allowed_hosts_names_only_the_public_host(client, settings, vector_index, path):
+    # Docker's HEALTHCHECK asks 127.0.0.1, orchestrators and Prometheus the pod's IP: Host headers
+    # a production ALLOWED_HOSTS does not list.
+    vector_index.ensure_collection(dense_dim=384, model_id="test")
+    settings.ALLOWED_HOSTS = ["ragbase.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+    settings.METRICS_TOKEN = "scrape-secret"
+    settings.METRICS_ALLOW_LOCALHOST = False  # the test client calls from 127.0.0.1
+    headers = {"Authorization": "Bearer scrape-secret"} if path == "/metrics" else {}
+    response = client.get(path, HTTP_HOST="10.0.3.7:8000", headers=headers)
+    assert response.status_code == 200, response.content[:200]
+    assert client.get("/", HTTP_HOST="10.0.3.7:8000").status_code == 400  # everything else: still refused
+    assert client.get("/metrics", HTTP_HOST="10.0.3.7:8000").status_code == 403  # token still needed
