@@ -96,7 +96,7 @@ def engine_floor(*, points, dim, batch_size, folder) -> float:
                     sparse_values=array("f", [rng.random() for _ in range(60)]), payload=payload)
         for _ in range(points)
     ]
-    index = EdgeVectorIndex(path=folder, collection="floor")
+    index = EdgeVectorIndex(path=tempfile.mkdtemp(prefix="engine-floor-", dir=folder), collection="floor")
     index.ensure_collection(dense_dim=dim, model_id="bench")
     try:
         started = time.perf_counter()
@@ -140,7 +140,7 @@ def measure(*, chunks, dim, batch_size=512, threads=None, index, profile=False) 
         synced_total = table_bytes(cursor)
         cursor.execute(VECTOR_BYTES)
         synced_vectors = cursor.fetchone()[0]
-    floor = engine_floor(points=chunks, dim=dim, batch_size=batch_size, folder=Path(index.folder).parent / "engine-floor")
+    floor = engine_floor(points=chunks, dim=dim, batch_size=batch_size, folder=Path(index.folder).parent)
     return {
         "seconds": elapsed, "rate": chunks / elapsed, "engine_floor": floor,
         "pending_bytes": pending_total / chunks, "synced_bytes": synced_total / chunks,
