@@ -36,6 +36,19 @@ def test_chunk_changelist_shows_outbox_health_and_retry_requeues_failed(admin_cl
 
 
 @pytest.mark.django_db
+def test_chunk_page_summarises_staged_vectors_and_shows_no_numbers(admin_client_logged_in):
+    make_chunks(2)
+    pending, synced = Chunk.objects.order_by("ordinal")
+    Chunk.objects.filter(pk=synced.pk).update(sync_status=SyncStatus.SYNCED, dense_vector=None,
+                                              sparse_indices=None, sparse_values=None)
+    page = admin_client_logged_in.get(f"/admin/chunks/chunk/{pending.pk}/change/").content.decode()
+    assert f"dense {TEST_DENSE_DIM}d, sparse 3 terms" in page
+    assert repr(pending.dense_vector[0]) not in page
+    page = admin_client_logged_in.get(f"/admin/chunks/chunk/{synced.pk}/change/").content.decode()
+    assert "none (in the vector store)" in page
+
+
+@pytest.mark.django_db
 def test_document_retry_action_requeues_its_failed_chunks(admin_client_logged_in):
     (doc,) = make_chunks(3)
     Chunk.objects.update(sync_status=SyncStatus.FAILED)
