@@ -35,8 +35,8 @@ _DENSE, _SPARSE_INDICES, _SPARSE_VALUES = (
 # query with "IS NULL OR <= now()" made Postgres sort every PENDING row for each batch):
 # first never-tried chunks, then retries whose backoff has passed.
 _CLAIM_CHUNKS = """
-    SELECT c.id, c.qdrant_id, c.owner_id, c.document_id, c.dense_vector, c.sparse_indices,
-           c.sparse_values, d.source, d.mime_type, extract(epoch from d.modified_at)
+    SELECT c.id, c.qdrant_id::text, c.document_id, c.dense_vector, c.sparse_indices, c.sparse_values,
+           c.owner_id::text, d.source, d.mime_type, coalesce(extract(epoch from d.modified_at), 0)::float8
       FROM chunks_chunk c JOIN chunks_document d ON d.id = c.document_id
      WHERE c.sync_status = 'PENDING' AND {due}
      ORDER BY c.next_attempt_at, c.id
@@ -198,27 +198,27 @@ def _drain_chunks(index: VectorIndex, batch_size: int) -> DrainResult:
                 rows += binary_cursor.fetchall()
         if not rows:
             return result
-        points, row_ids, unusable = [], {}, []
-        for pk, qdrant_id, owner_id, document_id, dense, s_idx, s_val, source, mime, modified in rows:
+        points, row_ids, unusable, payloads = [], {}, [], {}
+        for pk, point_id, document_id, dense, s_idx, s_val, *document in rows:
             if dense is None or s_idx is None or s_val is None or len(s_idx) != len(s_val):
                 unusable.append(pk)
                 continue
-            dense, s_idx, s_val = _DENSE.unpack(dense), _SPARSE_INDICES.unpack(s_idx), _SPARSE_VALUES.unpack(s_val)
-            point_id = str(qdrant_id)
             row_ids[point_id] = pk
+            # One payload object per document: the chunks of a document share it.
+            payload = payloads.get(document_id)
+            if payload is None:
+                owner_id, source, mime, modified = document
+                payload = payloads[document_id] = {
+                    "owner_id": owner_id, "document_id": document_id, "source": source,
+                    "mime_type": mime, "modified_at": modified,
+                }
             points.append(
                 VectorPoint(
                     id=point_id,
-                    dense=dense,
-                    sparse_indices=s_idx,
-                    sparse_values=s_val,
-                    payload={
-                        "owner_id": str(owner_id),
-                        "document_id": document_id,
-                        "source": source,
-                        "mime_type": mime,
-                        "modified_at": float(modified or 0.0),
-                    },
+                    dense=_DENSE.unpack(dense),
+                    sparse_indices=_SPARSE_INDICES.unpack(s_idx),
+                    sparse_values=_SPARSE_VALUES.unpack(s_val),
+                    payload=payload,
                 )
             )
         if unusable:

@@ -1,8 +1,10 @@
 """The outbox drain on real Postgres and both vector store backends."""
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from chunks.deletions import delete_document
-from chunks.models import Chunk, SyncStatus, VectorDeletion
+from chunks.models import Chunk, Document, SyncStatus, VectorDeletion
 from chunks.outbox import drain
 from chunks.tests.outbox_helpers import FlakyIndex, RejectingIndex, SimulatedCrash, ensured, make_chunks, stored_ids
 from chunks.vector_index import QueryFilter
@@ -24,6 +26,8 @@ def chunk_ids():
 def test_pending_chunks_become_synced_with_vectors_null_and_payload_in_the_store(vector_index_backend):
     index = ensured(vector_index_backend)
     (doc,) = make_chunks(25)
+    modified = datetime(2026, 3, 1, 12, 0, 0, 500000, tzinfo=timezone.utc)
+    Document.objects.filter(pk=doc.pk).update(modified_at=modified)
     result = drain(batch_size=10, index=index)
     assert result.synced == 25 and result.batches == 3
     assert set(Chunk.objects.values_list("sync_status", flat=True)) == {SyncStatus.SYNCED}
@@ -34,6 +38,9 @@ def test_pending_chunks_become_synced_with_vectors_null_and_payload_in_the_store
     assert index.count(QueryFilter(owner_id=doc.owner_id, document_ids=[doc.pk], sources=["upload"],
                                    mime_types=["text/plain"])) == 25
     assert index.count(QueryFilter(owner_id=doc.owner_id + 1)) == 0
+    second = timedelta(seconds=1)
+    assert index.count(QueryFilter(owner_id=doc.owner_id, modified_after=modified - second)) == 25
+    assert index.count(QueryFilter(owner_id=doc.owner_id, modified_after=modified + second)) == 0
     assert drain(index=index).synced == 0
 
 
