@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 
 from drive.models import DriveConnection
+from drive.services.connection import revoke_grant
 from drive.tasks import request_sync
 
 
@@ -14,7 +15,7 @@ class DriveConnectionAdmin(admin.ModelAdmin):
               "last_error"]
     readonly_fields = ["user", "credentials", "changes_page_token", "last_sync_at", "files_indexed", "files_failed",
                        "last_error"]
-    actions = ["sync_now", "disable", "mark_for_reconnect"]
+    actions = ["sync_now", "disable", "mark_for_reconnect", "revoke_at_google"]
 
     @admin.display(description="Credentials")
     def credentials(self, obj):
@@ -38,3 +39,10 @@ class DriveConnectionAdmin(admin.ModelAdmin):
         count = queryset.update(status=DriveConnection.Status.NEEDS_RECONNECT,
                                 status_message="An administrator asked you to reconnect Google Drive.")
         self.message_user(request, f"{count} connection(s) marked for reconnect.")
+
+    @admin.action(description="Revoke at Google (the user must reconnect)")
+    def revoke_at_google(self, request, queryset):
+        connections = list(queryset)
+        confirmed = sum(revoke_grant(connection=connection) for connection in connections)
+        self.message_user(request, f"{len(connections)} grant(s) revoked and forgotten "
+                                   f"({confirmed} confirmed by Google); their users must reconnect.")

@@ -7,6 +7,8 @@ class DriveConfig(AppConfig):
     verbose_name = "Google Drive"
 
     def ready(self):
+        from drive import checks  # noqa: F401  (registers the system checks)
+
         post_migrate.connect(_ensure_schedule, sender=self)
 
 

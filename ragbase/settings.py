@@ -34,6 +34,8 @@ if not SECRET_KEY:
     raise StartupError(f"SECRET_KEY is not set; {GENERATE_KEY_HINT}")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# System check ids not to report, e.g. drive.W001 on a server that indexes uploads only.
+SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
 
 # --- Production security (applies when DEBUG is off) --------------------------------------
 if not DEBUG:
@@ -294,6 +296,6 @@ SOCIAL_AUTH_PIPELINE = (
     "drive.pipeline.require_logged_in_user",
     "social_core.pipeline.social_auth.social_user",
     "social_core.pipeline.social_auth.associate_user",
-    "social_core.pipeline.social_auth.load_extra_data",
+    # No load_extra_data: it writes Google's tokens into UserSocialAuth.extra_data (drive.pipeline).
     "drive.pipeline.store_drive_connection",
 )

@@ -28,6 +28,21 @@ def revoke_at_google(connection: DriveConnection) -> bool:
     return response.status_code == 200
 
 
+REVOKED_BY_ADMIN_MESSAGE = "An administrator revoked this Drive's Google grant; please reconnect Google Drive."
+
+
+def revoke_grant(*, connection: DriveConnection) -> bool:
+    """Revoke the grant at Google and forget the sealed token; the documents stay, and the user's
+    next connect brings a new token (sync resumes from the stored cursor). True if Google said so."""
+    revoked = revoke_at_google(connection)
+    connection.refresh_token = None
+    connection.status = DriveConnection.Status.NEEDS_RECONNECT
+    connection.status_message = REVOKED_BY_ADMIN_MESSAGE
+    connection.save(update_fields=[*DriveConnection.refresh_token.column_names, "status", "status_message",
+                                   "updated_at"])
+    return revoked
+
+
 def disconnect(*, user) -> int:
     """Revoke, delete the connection (and social-auth's association) and the user's Drive documents."""
     connection = DriveConnection.objects.filter(user=user).first()

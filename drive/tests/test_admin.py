@@ -20,3 +20,14 @@ def test_user_page_shows_reconnect_state(client, make_connection):
     client.force_login(connection.user)
     page = client.get("/drive/").content.decode()
     assert "Needs reconnect" in page and "Reconnect Google Drive" in page and "please reconnect" in page
+
+
+def test_admin_revokes_a_grant_at_google_and_keeps_the_documents(admin_client, make_connection, fake_google):
+    connection = make_connection("dot", token="1//dot-grant")
+    fake_google.refresh_tokens["1//dot-grant"] = "dot@gmail.example"
+    admin_client.post("/admin/drive/driveconnection/", {"action": "revoke_at_google",
+                                                        "_selected_action": [connection.pk]})
+    assert fake_google.revoked == ["1//dot-grant"] and "1//dot-grant" not in fake_google.refresh_tokens
+    connection.refresh_from_db()
+    assert connection.status == DriveConnection.Status.NEEDS_RECONNECT and "revoked" in connection.status_message
+    assert connection.refresh_token is None and connection.key_id == ""

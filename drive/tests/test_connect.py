@@ -1,8 +1,3 @@
-import subprocess
-from pathlib import Path
-from urllib.parse import parse_qs, urlparse
-
-import pgserver
 import pytest
 from django.db import connection as db
 from social_django.models import UserSocialAuth
@@ -11,21 +6,7 @@ from chunks.models import Chunk, Document
 from drive.models import DriveConnection
 from drive.services.sync import sync_connection
 from drive.tests.fake_google import FakeFile
-
-
-def begin(client, fake_google):
-    response = client.post("/login/google-oauth2/")
-    assert response.status_code == 302
-    url = urlparse(response["Location"])
-    assert f"{url.scheme}://{url.netloc}{url.path}" == fake_google.url + "/authorize"
-    return {k: v[0] for k, v in parse_qs(url.query).items()}
-
-
-def connect(client, fake_google, email):
-    params = begin(client, fake_google)
-    code = fake_google.issue_code(email)
-    response = client.get("/complete/google-oauth2/", {"state": params["state"], "code": code})
-    return params, response
+from drive.tests.oauth import begin, connect
 
 
 def test_connect_flow_stores_the_refresh_token_encrypted_only(client, fake_google, make_user):
@@ -101,44 +82,3 @@ def test_pages_need_csrf(fake_google, make_user):
     csrf_client.force_login(make_user("ivy"))
     assert csrf_client.post("/drive/sync/").status_code == 403
     assert csrf_client.post("/drive/disconnect/").status_code == 403
-
-
-def _pg_dump() -> str:
-    """A data dump of the test database with the pg_dump that pgserver ships."""
-    db.ensure_connection()
-    info = db.connection.info  # psycopg's resolved connection parameters (pgserver uses a socket dir)
-    pg_dump = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pg_dump"
-    command = [str(pg_dump), "--data-only", "-d", info.dbname, "-U", info.user, "-h", info.host, "-p", str(info.port)]
-    env = {"PGPASSWORD": db.settings_dict.get("PASSWORD") or ""}
-    result = subprocess.run(command, capture_output=True, env=env, timeout=60)
-    assert result.returncode == 0, result.stderr.decode(errors="replace")
-    return result.stdout.decode(errors="replace")
-
-
-@pytest.mark.reliability
-@pytest.mark.django_db(transaction=True)
-def test_no_plaintext_token_anywhere(client, fake_google, django_user_model, admin_client, caplog, embedder):
-    caplog.set_level("DEBUG")
-    fake_google.put_file(FakeFile("s1", "Shared", "text/plain", b"shared text for everyone"))
-    for name in ["u1", "u2", "u3"]:
-        user = django_user_model.objects.create_user(name, password="pw")
-        client.force_login(user)
-        connect(client, fake_google, f"{name}@gmail.example")
-        sync_connection(connection_id=DriveConnection.objects.get(user=user).pk)
-    secrets = list(fake_google.refresh_tokens) + list(fake_google.access_tokens)
-    assert len(secrets) >= 6
-    assert DriveConnection.objects.filter(status="connected").count() == 3
-    haystacks = {"pg_dump": _pg_dump(), "logs": caplog.text}
-    haystacks["extra_data"] = str(list(UserSocialAuth.objects.values_list("extra_data", flat=True)))
-    for pk in DriveConnection.objects.values_list("pk", flat=True):
-        haystacks[f"admin change {pk}"] = admin_client.get(f"/admin/drive/driveconnection/{pk}/change/").content.decode()
-    haystacks["admin list"] = admin_client.get("/admin/drive/driveconnection/").content.decode()
-    haystacks["social admin list"] = admin_client.get("/admin/social_django/usersocialauth/").content.decode()
-    for pk in UserSocialAuth.objects.values_list("pk", flat=True):
-        haystacks[f"social change {pk}"] = admin_client.get(
-            f"/admin/social_django/usersocialauth/{pk}/change/").content.decode()
-    assert "encrypted, key id" in haystacks["admin list"]
-    assert "drive_driveconnection" in haystacks["pg_dump"]
-    for where, text in haystacks.items():
-        for secret in secrets:
-            assert secret not in text, f"a token leaked into {where}"

@@ -13,6 +13,8 @@ PRODUCTION_ENV = {
     "CSRF_TRUSTED_ORIGINS": "https://ragbase.example.com",
     "SECURE_SSL_REDIRECT": "true",
     "SECURE_HSTS_PRELOAD": "true",
+    "GOOGLE_OAUTH_CLIENT_ID": "ragbase-client.apps.googleusercontent.com",
+    "GOOGLE_OAUTH_CLIENT_SECRET": secrets.token_urlsafe(24),
 }
 
 
@@ -28,7 +30,7 @@ def test_wildcard_allowed_hosts_is_an_error_in_production(tmp_path):
     assert "ragbase.E011" in result.stderr
 
 
-def test_q_retry_not_above_timeout_is_an_error(settings):
+def test_q_retry_not_above_timeout_is_an_error(settings, db):  # db: drive.W002 reads social-auth rows
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "timeout": 600, "retry": 600}
     assert "ragbase.E010" in [m.id for m in run_checks()]
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "retry": 660}
@@ -36,7 +38,7 @@ def test_q_retry_not_above_timeout_is_an_error(settings):
 
 
 @pytest.mark.parametrize("name", ["OUTBOX_BATCH_SIZE", "OUTBOX_DRAIN_THREADS", "OUTBOX_MAX_ATTEMPTS"])
-def test_outbox_settings_below_one_are_errors(settings, name):
+def test_outbox_settings_below_one_are_errors(settings, name, db):
     assert "ragbase.E012" not in [m.id for m in run_checks()]
     setattr(settings, name, 0)
     errors = [m for m in run_checks() if m.id == "ragbase.E012"]
