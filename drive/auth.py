@@ -1,10 +1,28 @@
 """social-auth's Google OAuth2 backend with its endpoints taken from settings (tests point them at
 a fake Google). Used only to connect a Drive to the logged-in user, never to log in."""
 from django.conf import settings
+from django.contrib import messages
+from django.urls import reverse
 from social_core.backends.google import GoogleOAuth2
+
+NOT_CONFIGURED_MESSAGE = (
+    "Google Drive is not set up on this server: the operator must set GOOGLE_OAUTH_CLIENT_ID and "
+    "GOOGLE_OAUTH_CLIENT_SECRET (a Google Cloud OAuth client, see docs/drive.md) and restart ragbase."
+)
+
+
+def drive_is_configured() -> bool:
+    return bool(settings.GOOGLE_OAUTH_CLIENT_ID and settings.GOOGLE_OAUTH_CLIENT_SECRET)
 
 
 class GoogleDriveOAuth2(GoogleOAuth2):
+    def start(self):
+        # Without a client, Google would only show an error page about an empty client_id.
+        if not drive_is_configured():
+            messages.error(self.strategy.request, NOT_CONFIGURED_MESSAGE)
+            return self.strategy.redirect(reverse("drive:page"))
+        return super().start()
+
     def authorization_url(self) -> str:
         return settings.GOOGLE_AUTH_URI
 

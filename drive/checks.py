@@ -1,14 +1,10 @@
 """Drive's configuration and data mistakes as Django system checks (`manage.py check`)."""
-from django.conf import settings
 from django.core.checks import Tags, Warning, register
 from django.db import DatabaseError
 from django.db.models import Q
 
+from drive.auth import drive_is_configured
 from drive.pipeline import TOKEN_KEYS
-
-
-def drive_is_configured() -> bool:
-    return bool(settings.GOOGLE_OAUTH_CLIENT_ID and settings.GOOGLE_OAUTH_CLIENT_SECRET)
 
 
 @register(Tags.security, deploy=True)

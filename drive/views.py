@@ -4,6 +4,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from chunks.models import Document
+from drive.auth import NOT_CONFIGURED_MESSAGE, drive_is_configured
 from drive.models import DriveConnection
 from drive.services.connection import disconnect
 from drive.services.folders import folders_for_picker
@@ -14,7 +15,9 @@ from drive.tasks import request_sync
 def drive_page(request):
     connection = DriveConnection.objects.filter(user=request.user).first()
     failed = Document.objects.filter(owner=request.user, source="drive", state="failed").order_by("-updated_at")[:50]
-    return render(request, "drive/drive.html", {"connection": connection, "failed_documents": failed})
+    setup = "" if drive_is_configured() else NOT_CONFIGURED_MESSAGE
+    return render(request, "drive/drive.html",
+                  {"connection": connection, "failed_documents": failed, "drive_not_configured": setup})
 
 
 @login_required

@@ -14,7 +14,7 @@ def test_admin_actions_and_no_secret_shown(admin_client, make_connection):
     assert DriveConnection.objects.get(pk=second.pk).status == DriveConnection.Status.NEEDS_RECONNECT
 
 
-def test_user_page_shows_reconnect_state(client, make_connection):
+def test_user_page_shows_reconnect_state(client, make_connection, fake_google):
     connection = make_connection("cat")
     connection.mark_needs_reconnect("Google refused the stored access; please reconnect Google Drive.")
     client.force_login(connection.user)

@@ -82,3 +82,17 @@ def test_pages_need_csrf(fake_google, make_user):
     csrf_client.force_login(make_user("ivy"))
     assert csrf_client.post("/drive/sync/").status_code == 403
     assert csrf_client.post("/drive/disconnect/").status_code == 403
+
+
+def test_without_an_oauth_client_the_page_says_drive_is_not_set_up(client, make_user, settings):
+    settings.GOOGLE_OAUTH_CLIENT_ID = settings.SOCIAL_AUTH_GOOGLE_OAUTH2_KEY = ""
+    settings.GOOGLE_OAUTH_CLIENT_SECRET = settings.SOCIAL_AUTH_GOOGLE_OAUTH2_SECRET = ""
+    client.force_login(make_user("ned"))
+    page = client.get("/drive/").content.decode()
+    assert "Google Drive is not set up on this server" in page
+    assert "GOOGLE_OAUTH_CLIENT_ID" in page and "GOOGLE_OAUTH_CLIENT_SECRET" in page
+    assert "/login/google-oauth2/" not in page and "Connect Google Drive" not in page
+    # The connect URL itself refuses too, instead of sending the browser to Google with no client id.
+    response = client.post("/login/google-oauth2/")
+    assert response.status_code == 302 and response["Location"] == "/drive/"
+    assert "Google Drive is not set up on this server" in client.get("/drive/").content.decode()
