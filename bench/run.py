@@ -263,12 +263,12 @@ def section_ingestion(args, user, embedder):
 
 def section_load(args, user):
     from django.db import connections
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     import load
     from chunks.vector_index import reset_vector_index
 
-    token = Token.objects.get_or_create(user=user)[0].key
+    token = AuthToken.objects.create(user=user)[1]
     reset_vector_index()  # the server process must own the embedded store
     connections.close_all()
     port = load.free_port()

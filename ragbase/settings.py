@@ -1,5 +1,6 @@
 """ragbase settings. Every value comes from the environment (or .env) through django-environ;
 each is documented in .env.example."""
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -81,7 +82,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "django_q",
     "social_django",
@@ -173,12 +174,22 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: a request without credentials gets 401 with `WWW-Authenticate: Token`.
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"search": env.str("SEARCH_THROTTLE_RATE", default="120/min")},
+}
+# API tokens (django-rest-knox): only a SHA-512 digest is stored; `Authorization: Token <token>`.
+# The prefix makes a leaked token recognisable to secret scanners.
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=90)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=API_TOKEN_TTL_DAYS) if API_TOKEN_TTL_DAYS > 0 else None,
+    "TOKEN_PREFIX": "ragbase_",
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "ragbase API",

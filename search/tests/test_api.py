@@ -1,5 +1,5 @@
 import pytest
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from chunks.vector_index import VectorStoreUnavailable
@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 def api(make_user):
     user = make_user("ann")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=user)[1]}")
     client.user = user
     return client
 
