@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_q",
     "social_django",
+    "axes",
     "django_prometheus",
     "ragbase",
     "chunks",
@@ -106,6 +107,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "social_django.middleware.SocialAuthExceptionMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ragbase.urls"
@@ -167,6 +170,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling (django-axes, every login form: /accounts/login/ and /admin/login/). After
+# AXES_FAILURE_LIMIT failed logins from one address, or for one username, further logins from it
+# or as it are refused for AXES_COOLOFF_MINUTES (0: until an admin resets them). An item
+# "username+ip_address" in AXES_LOCKOUT_PARAMETERS counts that pair together.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+_axes_cooloff_minutes = env.int("AXES_COOLOFF_MINUTES", default=15)
+AXES_COOLOFF_TIME = timedelta(minutes=_axes_cooloff_minutes) if _axes_cooloff_minutes > 0 else None
+AXES_LOCKOUT_PARAMETERS = [
+    item.split("+") if "+" in item else item
+    for item in env.list("AXES_LOCKOUT_PARAMETERS", default=["ip_address", "username"])
+]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "ragbase.views.locked_out"
+# Reverse proxies in front of ragbase that append the client's address to X-Forwarded-For
+# (0: the connecting address is the client's). Behind the usual TLS proxy: 1.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "ragbase.client_ip.client_ip"
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -289,8 +309,13 @@ DRIVE_BACKOFF_MAX_SECONDS = env.float("DRIVE_BACKOFF_MAX_SECONDS", default=120.0
 DRIVE_MAX_FILE_BYTES = env.int("DRIVE_MAX_FILE_BYTES", default=INGEST_MAX_FILE_BYTES)
 DRIVE_PAGE_SIZE = env.int("DRIVE_PAGE_SIZE", default=100)
 
-# social-auth: used only to connect a Drive to the logged-in user (ModelBackend stays first).
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "drive.auth.GoogleDriveOAuth2"]
+# django-axes refuses a locked-out login before any password is checked; social-auth is used only
+# to connect a Drive to the logged-in user.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "drive.auth.GoogleDriveOAuth2",
+]
 SOCIAL_AUTH_GOOGLE_OAUTH2_KEY = GOOGLE_OAUTH_CLIENT_ID
 SOCIAL_AUTH_GOOGLE_OAUTH2_SECRET = GOOGLE_OAUTH_CLIENT_SECRET
 SOCIAL_AUTH_GOOGLE_OAUTH2_SCOPE = DRIVE_SCOPES
