@@ -1,5 +1,7 @@
 """social-auth's Google OAuth2 backend with its endpoints taken from settings (tests point them at
 a fake Google). Used only to connect a Drive to the logged-in user, never to log in."""
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib import messages
 from django.urls import reverse
@@ -13,6 +15,14 @@ NOT_CONFIGURED_MESSAGE = (
 
 def drive_is_configured() -> bool:
     return bool(settings.GOOGLE_OAUTH_CLIENT_ID and settings.GOOGLE_OAUTH_CLIENT_SECRET)
+
+
+def allow_connect_form(response):
+    """The connect form's POST is answered by a redirect to Google's consent page, which the
+    Content-Security-Policy's form-action must allow on the page that holds the form."""
+    authorize = urlsplit(settings.GOOGLE_AUTH_URI)
+    response._csp_update = {"form-action": [f"{authorize.scheme}://{authorize.netloc}"]}
+    return response
 
 
 class GoogleDriveOAuth2(GoogleOAuth2):

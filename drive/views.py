@@ -4,7 +4,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from chunks.models import Document
-from drive.auth import NOT_CONFIGURED_MESSAGE, drive_is_configured
+from drive.auth import NOT_CONFIGURED_MESSAGE, allow_connect_form, drive_is_configured
 from drive.models import DriveConnection
 from drive.services.connection import disconnect
 from drive.services.folders import folders_for_picker
@@ -15,9 +15,9 @@ from drive.tasks import request_sync
 def drive_page(request):
     connection = DriveConnection.objects.filter(user=request.user).first()
     failed = Document.objects.filter(owner=request.user, source="drive", state="failed").order_by("-updated_at")[:50]
-    setup = "" if drive_is_configured() else NOT_CONFIGURED_MESSAGE
-    return render(request, "drive/drive.html",
-                  {"connection": connection, "failed_documents": failed, "drive_not_configured": setup})
+    context = {"connection": connection, "failed_documents": failed,
+               "drive_not_configured": "" if drive_is_configured() else NOT_CONFIGURED_MESSAGE}
+    return allow_connect_form(render(request, "drive/drive.html", context))
 
 
 @login_required
@@ -70,7 +70,7 @@ def choose_folders(request):
         "missing": [folder_id for folder_id in selected if tree and folder_id not in tree.folders],
     }
     status = 400 if error else 200
-    return render(request, "drive/folders.html", context, status=status)
+    return allow_connect_form(render(request, "drive/folders.html", context, status=status))
 
 
 def _folder_choice_error(tree, selected: list[str], whole: bool, include_shared: bool) -> str:

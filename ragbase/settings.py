@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 from ragbase.startup import StartupError
 
@@ -53,6 +54,25 @@ if env.bool("SECURE_PROXY_SSL_HEADER", default=True):
 # Probes (plain http from inside the network, by IP) are answered by ragbase.probes before the
 # https redirect and the host check.
 
+# --- Content-Security-Policy (django-csp 4), on every response: pages, admin, API docs ----------
+# Scripts, styles, fetch/XHR only from this site, no inline <script>/<style>/style=/on*= (CSS and
+# JS live in static files), nothing may frame the site. Pages with the Google connect form add
+# Google's authorize origin to form-action (drive.views). Rules for templates: docs/deploy.md.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # data: for the icons inside the admin's and Swagger UI's CSS
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
 # --- Metrics ---------------------------------------------------------------------------------
 # /metrics answers a scraper sending `Authorization: Bearer <METRICS_TOKEN>`, or localhost if allowed.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
@@ -88,6 +108,7 @@ INSTALLED_APPS = [
     "django_q",
     "social_django",
     "axes",
+    "csp",
     "django_prometheus",
     "ragbase",
     "chunks",
@@ -99,6 +120,7 @@ MIDDLEWARE = [
     "ragbase.probes.ProbeMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

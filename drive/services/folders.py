@@ -33,8 +33,10 @@ class FolderRow:
     checked: bool = False
 
     @property
-    def indent(self) -> str:
-        return f"{self.depth * 1.5:g}em"
+    def indent_class(self) -> str:
+        # A class, not a style attribute (the Content-Security-Policy allows no inline style);
+        # ragbase/static/ragbase/base.css indents up to depth-12, deeper folders sit at that depth.
+        return f"depth-{min(self.depth, 12)}"
 
 
 @dataclass
