@@ -28,7 +28,8 @@ def reingest_documents(modeladmin, request, queryset):
     modeladmin.message_user(
         request,
         f"{uploads.count()} document(s) queued for re-ingestion."
-        + (f" {skipped} without a stored file (Drive documents are re-read by the next Drive sync)." if skipped else ""),
+        + (f" {skipped} without a stored file (Drive documents are re-read by the next Drive sync; an upload "
+           "that failed keeps no file and must be uploaded again)." if skipped else ""),
         messages.SUCCESS,
     )
 

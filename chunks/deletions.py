@@ -19,10 +19,8 @@ def delete_chunks(*, chunks) -> int:
 
 
 def delete_document(*, document: Document) -> None:
-    """Delete a document, its stored upload and its chunks (their points through the outbox)."""
+    """Delete a document and its chunks (their points through the outbox); its stored upload goes
+    once this commits (chunks.uploads.delete_file_of_deleted_document)."""
     with transaction.atomic():
         delete_chunks(chunks=Chunk.objects.filter(document=document))
-        stored_file = document.file.name if document.file else ""
         document.delete()
-        if stored_file:
-            transaction.on_commit(lambda: document.file.storage.delete(stored_file))

@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
@@ -8,6 +9,7 @@ from chunks.api.views import documents_with_counts
 from chunks.deletions import delete_document
 from chunks.models import Document
 from chunks.services.ingestion import queue_upload
+from chunks.uploads import stored_upload_bytes, upload_refusal
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -30,12 +32,18 @@ class UploadForm(forms.Form):
 @login_required
 def documents_page(request):
     form = UploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    refusal = upload_refusal(request) if request.method == "POST" else ""
+    if refusal:
+        form = UploadForm()
+    elif request.method == "POST" and form.is_valid():
         documents = [queue_upload(owner=request.user, uploaded_file=f) for f in form.cleaned_data["files"]]
         messages.success(request, f"{len(documents)} file(s) queued for indexing.")
         return redirect("chunks:documents")
-    documents = documents_with_counts(request.user).order_by("-updated_at")[:500]
-    return render(request, "chunks/documents.html", {"form": form, "documents": documents})
+    context = {"form": form, "upload_refusal": refusal,
+               "documents": documents_with_counts(request.user).order_by("-updated_at")[:500],
+               "max_file_bytes": settings.INGEST_MAX_FILE_BYTES, "quota_bytes": settings.UPLOAD_QUOTA_BYTES,
+               "stored_bytes": stored_upload_bytes(request.user)}
+    return render(request, "chunks/documents.html", context, status=413 if refusal else 200)
 
 
 @login_required

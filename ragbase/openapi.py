@@ -29,6 +29,9 @@ def add_error_responses(result, generator, request, public):
                 wanted["400"] = ("Invalid parameters: errors by field.", VALIDATION_ERROR_SCHEMA)
             if "{" in path:
                 wanted["404"] = ("Not found (or not yours).", ERROR_SCHEMA)
+            if "multipart/form-data" in operation.get("requestBody", {}).get("content", {}):
+                wanted["413"] = ("Upload refused, nothing stored: a file over INGEST_MAX_FILE_BYTES, "
+                                 "or past the uploader's storage quota.", ERROR_SCHEMA)
             for status, (description, schema) in wanted.items():
                 if not responses.get(status) or not responses[status].get("content"):
                     responses[status] = _json(description, schema)

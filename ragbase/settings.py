@@ -313,6 +313,14 @@ CHUNK_OVERLAP_TOKENS = env.int("CHUNK_OVERLAP_TOKENS", default=40)
 INGEST_MAX_FILE_BYTES = env.int("INGEST_MAX_FILE_BYTES", default=50 * 1024 * 1024)
 INGEST_MAX_PDF_PAGES = env.int("INGEST_MAX_PDF_PAGES", default=2000)
 INGEST_MAX_TEXT_CHARS = env.int("INGEST_MAX_TEXT_CHARS", default=5_000_000)
+# What one user's stored uploads may take in MEDIA_ROOT, bytes (0: no limit).
+UPLOAD_QUOTA_BYTES = env.int("UPLOAD_QUOTA_BYTES", default=1024 ** 3)
+# Uploads over INGEST_MAX_FILE_BYTES or the quota stop while the body is read (413, nothing stored).
+FILE_UPLOAD_HANDLERS = [
+    "chunks.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- Search --------------------------------------------------------------------------------
 # Candidates taken from each leg (dense, sparse) before RRF fusion.

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from chunks.deletions import delete_document
 from chunks.models import Document, SyncStatus
 from chunks.services.ingestion import queue_upload
+from chunks.uploads import upload_refusal
 
 
 class DocumentSerializer(serializers.ModelSerializer):
@@ -50,7 +51,10 @@ class DocumentViewSet(
 
     @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={202: DocumentSerializer(many=True)})
     def create(self, request):
-        upload = UploadSerializer(data={"files": request.FILES.getlist("files")})
+        files = request.FILES.getlist("files")
+        if refusal := upload_refusal(request):
+            return Response({"detail": refusal}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        upload = UploadSerializer(data={"files": files})
         upload.is_valid(raise_exception=True)
         documents = [queue_upload(owner=request.user, uploaded_file=f) for f in upload.validated_data["files"]]
         queued = documents_with_counts(request.user).filter(pk__in=[d.pk for d in documents])

@@ -18,6 +18,7 @@ from chunks.embedding import get_embedder
 from chunks.extraction import ExtractionError, extract_text, guess_mime_type
 from chunks.models import Chunk, Document
 from chunks.signals import outbox_has_work
+from chunks.uploads import forget_stored_file
 
 logger = logging.getLogger(__name__)
 
@@ -132,9 +133,12 @@ def _extract_and_chunk(document, content, embedder) -> list[TextChunk] | None:
 
 
 def _fail(document, message):
+    """The file cannot be read (its type, size or content): the document says why, and an
+    upload's stored file is deleted (it would only take space; the user uploads a fixed one)."""
     logger.warning("ingestion of document %s failed: %s", document.pk, message)
     Document.objects.filter(pk=document.pk).update(state=Document.State.FAILED, error=message)
     document.state, document.error = Document.State.FAILED, message
+    forget_stored_file(document)
 
 
 def _replace_chunks(document, content_hash, pieces, vectors):

@@ -1,0 +1,89 @@
+"""Limits on uploads, enforced while the request body is read: no file over INGEST_MAX_FILE_BYTES
+and no upload past the uploader's UPLOAD_QUOTA_BYTES is accepted. `LimitedUploadHandler` comes
+first in FILE_UPLOAD_HANDLERS and stops the upload the moment a limit is passed, before Django's
+own handlers keep more bytes (in memory, or in a temporary file they delete when the upload
+stops); the view then answers 413 with `upload_refusal(request)` and stores nothing.
+
+Stored files go when they are no longer needed: when their document is deleted (any way: the
+page, the API, the admin, a deleted user) and when the file failed ingestion."""
+from django.conf import settings
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.db import transaction
+from django.db.models import Sum
+from django.template.defaultfilters import filesizeformat
+
+from chunks.models import Document
+
+
+def stored_upload_bytes(user) -> int:
+    """What the user's stored uploads take (the files kept in MEDIA_ROOT)."""
+    stored = Document.objects.filter(owner=user, source=Document.Source.UPLOAD).exclude(file="")
+    return stored.aggregate(total=Sum("size_bytes"))["total"] or 0
+
+
+def quota_message(used: int) -> str:
+    return (f"Storage quota reached: your uploads take {filesizeformat(used)} of the "
+            f"{filesizeformat(settings.UPLOAD_QUOTA_BYTES)} each user may store (UPLOAD_QUOTA_BYTES). "
+            "Nothing was stored; delete documents you no longer need, or ask the operator for more.")
+
+
+def too_large_message(name: str) -> str:
+    return (f"“{name}” is larger than {filesizeformat(settings.INGEST_MAX_FILE_BYTES)}, the limit for one file "
+            "(INGEST_MAX_FILE_BYTES). Nothing was stored.")
+
+
+def upload_refusal(request) -> str:
+    """Why the upload of this request was refused ("" if it was not); read request.FILES first."""
+    return getattr(request, "upload_refusal", "")
+
+
+class LimitedUploadHandler(FileUploadHandler):
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        user = getattr(self.request, "user", None)
+        self.quota_left = None
+        if settings.UPLOAD_QUOTA_BYTES and user is not None and user.is_authenticated:
+            self.used = stored_upload_bytes(user)
+            self.quota_left = settings.UPLOAD_QUOTA_BYTES - self.used
+        self.request_bytes = 0
+
+    def new_file(self, field_name, file_name, content_type, content_length, charset=None, content_type_extra=None):
+        super().new_file(field_name, file_name, content_type, content_length, charset, content_type_extra)
+        if self.quota_left is not None and self.quota_left <= 0:
+            self._refuse(quota_message(self.used))
+        if content_length is not None and content_length > settings.INGEST_MAX_FILE_BYTES:
+            self._refuse(too_large_message(file_name))
+
+    def receive_data_chunk(self, raw_data, start):
+        self.request_bytes += len(raw_data)
+        if start + len(raw_data) > settings.INGEST_MAX_FILE_BYTES:
+            self._refuse(too_large_message(self.file_name))
+        if self.quota_left is not None and self.request_bytes > self.quota_left:
+            self._refuse(quota_message(self.used))
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None  # the next handler (memory or temporary file) makes the uploaded file
+
+    def _refuse(self, message: str):
+        self.request.upload_refusal = message
+        # Read (and drop) the rest of the body, so that the client gets the 413 and its message.
+        raise StopUpload(connection_reset=False)
+
+
+def forget_stored_file(document: Document) -> None:
+    """Delete the document's stored upload (once the transaction commits) and clear the field."""
+    if document.file:
+        _delete_on_commit(document.file)
+        Document.objects.filter(pk=document.pk).update(file="")
+        document.file = ""
+
+
+def delete_file_of_deleted_document(sender, instance, **kwargs):
+    """post_delete receiver for Document: its stored upload goes with it."""
+    if instance.file:
+        _delete_on_commit(instance.file)
+
+
+def _delete_on_commit(field_file) -> None:
+    name, storage = field_file.name, field_file.storage
+    transaction.on_commit(lambda: storage.delete(name))
