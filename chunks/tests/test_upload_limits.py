@@ -105,3 +105,10 @@ def test_stored_files_go_when_ingestion_fails_or_the_document_is_deleted(
         admin_client.post("/admin/chunks/document/", {"action": "delete_selected", "post": "yes",
                                                       "_selected_action": list(Document.objects.values_list("pk", flat=True))})
     assert not Document.objects.exists() and stored_files(limits) == []
+    # A deleted user's uploads go with the user.
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/documents/", {"files": [text_file("again.txt", 500)]})
+    assert len(stored_files(limits)) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        dan.delete()
+    assert stored_files(limits) == []
