@@ -33,10 +33,10 @@ class FolderRow:
     checked: bool = False
 
     @property
-    def indent_class(self) -> str:
-        # A class, not a style attribute (the Content-Security-Policy allows no inline style);
-        # ragbase/static/ragbase/base.css indents up to depth-12, deeper folders sit at that depth.
-        return f"depth-{min(self.depth, 12)}"
+    def indent_steps(self) -> range:
+        # One indent per level (the page's CSS gives each a width; no style attribute, which the
+        # Content-Security-Policy forbids).
+        return range(self.depth)
 
 
 @dataclass

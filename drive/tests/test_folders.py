@@ -52,9 +52,9 @@ def files_queries(fake_google) -> list[str]:
 
 
 def picker_rows(html: str) -> list[tuple[str, str, bool]]:
-    """(indent class, folder id, checked) of each checkbox of the picker, in page order."""
-    pattern = r'<li class="([^"]+)"><label>\s*<input type="checkbox" name="folder" value="([^"]+)" ?(checked)?'
-    return [(indent, value, bool(checked)) for indent, value, checked in re.findall(pattern, html)]
+    """(depth, folder id, checked) of each checkbox of the picker, in page order."""
+    pattern = r'<li>((?:<span class="indent"></span>)*)<label>\s*<input type="checkbox" name="folder" value="([^"]+)" ?(checked)?'
+    return [(indents.count("<span"), value, bool(checked)) for indents, value, checked in re.findall(pattern, html)]
 
 
 def post_picker(client, data):
@@ -70,10 +70,10 @@ def test_picker_lists_nested_folders_and_saves_a_selection(fake_google, drive_us
     drive_user.save()
     html = user_client.get("/drive/folders/").content.decode()
     assert picker_rows(html) == [
-        ("depth-0", "F-personal", True),  # the current selection is ticked
-        ("depth-0", "F-projects", False),
-        ("depth-1", "F-reports", False),
-        ("depth-2", "F-2026", False),
+        (0, "F-personal", True),  # the current selection is ticked
+        (0, "F-projects", False),
+        (1, "F-reports", False),
+        (2, "F-2026", False),
     ]  # no shared drive unless asked for
     assert "Whole Drive (no folder selected)" in html and "Include shared drives" in html
     assert any("mimeType+%3D+%27application%2Fvnd.google-apps.folder%27" in r for r in fake_google.requests)
@@ -86,7 +86,7 @@ def test_picker_lists_nested_folders_and_saves_a_selection(fake_google, drive_us
 
     # Shared drives: listed through drives.list on request, their folders nested under them.
     html = user_client.get("/drive/folders/?shared=1").content.decode()
-    assert ("depth-0", "SD-team", False) in picker_rows(html) and ("depth-1", "F-handbook", False) in picker_rows(html)
+    assert (0, "SD-team", False) in picker_rows(html) and (1, "F-handbook", False) in picker_rows(html)
     assert any(r.startswith("GET /drive/v3/drives?") for r in fake_google.requests)
     response = post_picker(user_client, {"scope": "folders", "folder": ["F-handbook"], "include_shared_drives": "on"})
     assert response.status_code == 302

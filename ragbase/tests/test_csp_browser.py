@@ -4,7 +4,7 @@ Swagger UI renders the API, the admin's widgets load, a confirm() guards Disconn
 import pytest
 
 from drive.tests.conftest import fake_google  # noqa: F401  (the fake Google fixture, for the Drive page)
-from drive.tests.test_e2e_browser import CHROMIUM, off_the_loop, sync_api
+from drive.tests.test_e2e_browser import CHROMIUM, chromium_page, off_the_loop  # noqa: F401  (fixture)
 
 pytestmark = [
     pytest.mark.e2e,
@@ -21,22 +21,12 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
-@pytest.fixture
-def browser_page(live_server):
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        page = browser.new_page()
-        page.set_default_timeout(10_000)
-        page.add_init_script(RECORD_VIOLATIONS)
-        yield page
-        browser.close()
-
-
-def test_no_csp_violation_on_the_main_pages_in_a_browser(live_server, fake_google, django_user_model, browser_page):
+def test_no_csp_violation_on_the_main_pages_in_a_browser(live_server, fake_google, django_user_model, chromium_page):
     from drive.models import DriveConnection
 
     boss = off_the_loop(django_user_model.objects.create_superuser, "boss", "boss@example.com", "correct horse battery")
-    page, violations = browser_page, {}
+    page, violations = chromium_page, {}
+    page.add_init_script(RECORD_VIOLATIONS)
 
     def visit(path):
         page.goto(live_server.url + path)
@@ -62,6 +52,10 @@ def test_no_csp_violation_on_the_main_pages_in_a_browser(live_server, fake_googl
     connection = DriveConnection(user=boss, google_email="boss@gmail.example")
     connection.refresh_token = fake_google.grant("boss@gmail.example")
     off_the_loop(connection.save)
+    fake_google.put_folder("F-1", "Projects")
+    fake_google.put_folder("F-2", "Reports", parents=["F-1"])
+    visit("/drive/folders/")
+    assert page.locator("ul.folders li").count() == 2
     visit("/drive/")
     asked = []
     page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
