@@ -6,7 +6,7 @@ read fails alone: its Document records why, and the rest of a batch goes on."""
 import hashlib
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
@@ -43,21 +43,78 @@ def ingest_content(*, owner, source, source_id, title, mime_type, content, url="
 def ingest_batch(*, items: list[IngestItem], embedder=None) -> list[Document]:
     """Ingest several files, embedding all their chunks together (far faster than one by one)."""
     embedder = embedder or get_embedder()
-    work: list[tuple[Document, str, list[TextChunk]]] = []
-    documents = []
-    for item in items:
-        document = _upsert_document(item)
-        documents.append(document)
-        content_hash = hashlib.sha256(item.content).hexdigest()
-        if document.content_hash == content_hash and document.state in (Document.State.READY, Document.State.EMPTY):
-            continue
-        pieces = _extract_and_chunk(document, item.content, embedder)
-        if pieces is not None:
-            work.append((document, content_hash, pieces))
-    texts = [embedding_text(document.title, piece.text) for document, _, pieces in work for piece in pieces]
+    prepared = prepare_documents(items=items, tokenizer=embedder)
+    texts = [text for document in prepared if document.needs_vectors for text in document.texts]
     vectors = iter(embedder.embed_documents(texts))
-    for document, content_hash, pieces in work:
-        _replace_chunks(document, content_hash, pieces, [next(vectors) for _ in pieces])
+    for document in prepared:
+        if document.needs_vectors:
+            document.vectors = [next(vectors) for _ in document.pieces]
+    return write_documents(prepared=prepared)
+
+
+@dataclass
+class PreparedDocument:
+    """One item between extraction and the database: its chunks and, once embedded, their vectors.
+    Callers that embed in parts (Drive sync, against a time bound) fill `vectors` themselves and
+    write only the documents that have them."""
+
+    item: IngestItem
+    content_hash: str
+    pieces: list[TextChunk] = field(default_factory=list)
+    error: str = ""  # extraction failed: the Document records why
+    unchanged: bool = False  # the content indexed already: nothing to embed or replace
+    vectors: list | None = None
+
+    @property
+    def texts(self) -> list[str]:
+        return [embedding_text(self.item.title[:1024], piece.text) for piece in self.pieces]
+
+    @property
+    def needs_vectors(self) -> bool:
+        return not (self.unchanged or self.error) and self.vectors is None and bool(self.pieces)
+
+
+def prepare_documents(*, items: list[IngestItem], tokenizer) -> list[PreparedDocument]:
+    """Extract and chunk each item (nothing is written). An item whose content hash matches its
+    ready Document is marked unchanged; one that cannot be read carries the reason."""
+    indexed = {}
+    for item in items:
+        indexed.setdefault((item.owner.pk, item.source), set()).add(item.source_id)
+    known = {}
+    for (owner_id, source), source_ids in indexed.items():
+        rows = Document.objects.filter(owner_id=owner_id, source=source, source_id__in=source_ids)
+        for source_id, content_hash, state in rows.values_list("source_id", "content_hash", "state"):
+            known[(owner_id, source, source_id)] = (content_hash, state)
+    prepared = []
+    for item in items:
+        content_hash = hashlib.sha256(item.content).hexdigest()
+        document = PreparedDocument(item=item, content_hash=content_hash)
+        if known.get((item.owner.pk, item.source, item.source_id)) in (
+                (content_hash, Document.State.READY), (content_hash, Document.State.EMPTY)):
+            document.unchanged = True
+        else:
+            try:
+                extracted = extract_text(item.content, item.mime_type)
+            except ExtractionError as exc:
+                document.error = str(exc)
+            else:
+                document.pieces = chunk_text(extracted, tokenizer=tokenizer, size=settings.CHUNK_SIZE_TOKENS,
+                                             overlap=settings.CHUNK_OVERLAP_TOKENS)
+        prepared.append(document)
+    return prepared
+
+
+def write_documents(*, prepared: list[PreparedDocument]) -> list[Document]:
+    """Save each prepared document: its metadata always; its chunks replaced in one transaction
+    each (unless unchanged); a failure recorded with its reason."""
+    documents = []
+    for entry in prepared:
+        document = _upsert_document(entry.item)
+        documents.append(document)
+        if entry.error:
+            _fail(document, entry.error)
+        elif not entry.unchanged:
+            _replace_chunks(document, entry.content_hash, entry.pieces, entry.vectors or [])
     return documents
 
 
@@ -118,17 +175,6 @@ def _upsert_document(item: IngestItem) -> Document:
         },
     )
     return document
-
-
-def _extract_and_chunk(document, content, embedder) -> list[TextChunk] | None:
-    try:
-        extracted = extract_text(content, document.mime_type)
-    except ExtractionError as exc:
-        _fail(document, str(exc))
-        return None
-    return chunk_text(
-        extracted, tokenizer=embedder, size=settings.CHUNK_SIZE_TOKENS, overlap=settings.CHUNK_OVERLAP_TOKENS
-    )
 
 
 def _fail(document, message):
