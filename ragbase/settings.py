@@ -273,8 +273,17 @@ DRIVE_SYNC_INTERVAL_MINUTES = env.int("DRIVE_SYNC_INTERVAL_MINUTES", default=30)
 DRIVE_MAX_RETRIES = env.int("DRIVE_MAX_RETRIES", default=5)
 DRIVE_BACKOFF_BASE_SECONDS = env.float("DRIVE_BACKOFF_BASE_SECONDS", default=1.0)
 DRIVE_BACKOFF_MAX_SECONDS = env.float("DRIVE_BACKOFF_MAX_SECONDS", default=120.0)
+DRIVE_HTTP_TIMEOUT_SECONDS = env.int("DRIVE_HTTP_TIMEOUT_SECONDS", default=30)
 DRIVE_MAX_FILE_BYTES = env.int("DRIVE_MAX_FILE_BYTES", default=INGEST_MAX_FILE_BYTES)
-DRIVE_PAGE_SIZE = env.int("DRIVE_PAGE_SIZE", default=100)
+DRIVE_PAGE_SIZE = env.int("DRIVE_PAGE_SIZE", default=1000)
+# A sync is a chain of bounded tasks: none works longer than this (a system check keeps it at
+# most half of Q_TIMEOUT_SECONDS).
+DRIVE_TASK_SECONDS = env.int("DRIVE_TASK_SECONDS", default=60)
+DRIVE_LISTING_PAGES_PER_TASK = env.int("DRIVE_LISTING_PAGES_PER_TASK", default=20)
+DRIVE_PROCESSING_TASKS = env.int("DRIVE_PROCESSING_TASKS", default=2)
+DRIVE_BATCH_FILES = env.int("DRIVE_BATCH_FILES", default=32)
+DRIVE_BATCH_CHUNKS = env.int("DRIVE_BATCH_CHUNKS", default=128)
+DRIVE_STALL_MINUTES = env.int("DRIVE_STALL_MINUTES", default=20)
 
 # social-auth: used only to connect a Drive to the logged-in user (ModelBackend stays first).
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "drive.auth.GoogleDriveOAuth2"]

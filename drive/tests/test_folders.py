@@ -7,7 +7,7 @@ from django.test import Client
 
 from chunks.models import Document
 from drive.models import DriveConnection
-from drive.services import sync
+from drive.services import listing
 from drive.services.sync import sync_connection
 from drive.services.tokens import REVOKED_MESSAGE
 from drive.tests.fake_google import FakeFile
@@ -144,7 +144,7 @@ def synced_user(drive_user, embedder):
 
 
 def test_a_chosen_folder_includes_everything_below_it(fake_google, synced_user, folders, monkeypatch):
-    monkeypatch.setattr(sync, "PARENTS_PER_QUERY", 2)  # 3 folders in scope → 2 bounded queries
+    monkeypatch.setattr(listing, "PARENTS_PER_QUERY", 2)  # 3 folders in scope → 2 bounded queries
     synced_user.folder_ids = ["F-projects"]
     synced_user.save()
     fake_google.put_file(FakeFile("deep", "Deep", "text/plain", b"two folders down", parents=["F-2026"]))
