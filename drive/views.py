@@ -1,12 +1,16 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chunks.models import Document
 from drive.models import DriveConnection
+from drive.selectors import sync_progress
 from drive.services.connection import disconnect
 from drive.services.folders import folders_for_picker
+from drive.services.runs import active_run
 from drive.tasks import request_sync
 
 
@@ -14,7 +18,20 @@ from drive.tasks import request_sync
 def drive_page(request):
     connection = DriveConnection.objects.filter(user=request.user).first()
     failed = Document.objects.filter(owner=request.user, source="drive", state="failed").order_by("-updated_at")[:50]
-    return render(request, "drive/drive.html", {"connection": connection, "failed_documents": failed})
+    progress = sync_progress(connection) if connection else None
+    return render(request, "drive/drive.html",
+                  {"connection": connection, "failed_documents": failed, "progress": progress})
+
+
+@login_required
+@require_GET
+@never_cache
+def progress_json(request):
+    """The numbers of the page's progress section, for its script to refresh them."""
+    connection = DriveConnection.objects.filter(user=request.user).first()
+    if connection is None:
+        return JsonResponse({"connected": False})
+    return JsonResponse({"connected": True, **sync_progress(connection).as_json()})
 
 
 @login_required
@@ -23,8 +40,12 @@ def sync_now(request):
     connection = DriveConnection.objects.filter(user=request.user, status=DriveConnection.Status.CONNECTED).first()
     if connection is None:
         messages.error(request, "Connect Google Drive first.")
+        return redirect("drive:page")
+    running = active_run(connection)
+    request_sync(connection)
+    if running is not None:
+        messages.success(request, "A sync of your Drive is already running; it goes on (progress below).")
     else:
-        request_sync(connection)
         messages.success(request, "Sync started.")
     return redirect("drive:page")
 
