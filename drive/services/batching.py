@@ -58,9 +58,9 @@ def lease_seconds() -> int:
     return settings.DRIVE_TASK_SECONDS + settings.DRIVE_HTTP_TIMEOUT_SECONDS
 
 
-def claim_batch(*, run_id: int | None = None, chunk_budget: int | None = None) -> Batch | None:
+def claim_batch(*, run_id: int | None = None, chunk_budget: int | None = None, at_least_one: bool = True) -> Batch | None:
     """Claim up to DRIVE_BATCH_FILES items of one run whose estimated chunks fit `chunk_budget`
-    (at least one item). `run_id`: only that run (a sync run inline)."""
+    (with `at_least_one`, the first item whatever its size). `run_id`: only that run (inline sync)."""
     chunk_budget = min(chunk_budget or settings.DRIVE_BATCH_CHUNKS, settings.DRIVE_BATCH_CHUNKS)
     with transaction.atomic(), db.cursor() as cursor:
         cursor.execute(_CANDIDATE_RUNS.format(only_run="AND r.id = %s" if run_id else ""), [run_id] if run_id else [])
@@ -70,11 +70,13 @@ def claim_batch(*, run_id: int | None = None, chunk_budget: int | None = None) -
             for item_id, estimated, attempts in cursor.fetchall():
                 if attempts >= MAX_ATTEMPTS:
                     exhausted.append(item_id)
-                elif not picked or chunks + estimated <= chunk_budget:
+                elif (at_least_one and not picked) or chunks + estimated <= chunk_budget:
                     picked.append(item_id)
                     chunks += estimated
             _give_up(candidate, exhausted)
             if not picked:
+                if not at_least_one:
+                    return None  # the smallest next file does not fit the time left
                 continue
             claim = uuid.uuid4()
             cursor.execute(_CLAIM, {"claim": claim, "lease": lease_seconds(), "ids": picked})

@@ -29,9 +29,34 @@ from drive.services.google_api import GoogleUnavailable, GrantRevoked, OutOfTime
 
 logger = logging.getLogger(__name__)
 
-PROBE_TEXTS = 8  # the first slice of a process, before its embedding rate is known
+PROBE_TEXTS = 8  # a task's first embedding slice; each next one may be twice as large
 WRITE_SHARE = 0.1  # of the task bound, kept for the batch's write
-_seconds_per_text: float | None = None  # measured embedding cost in this process
+_seconds_per_text: float | None = None  # the embedding cost last measured in this process (sizes claims)
+
+
+class _Pace:
+    """A task's embedding pace. Its first slice is small and each next at most twice the last, so
+    a rate measured elsewhere (another task, shorter texts, a quieter machine) cannot make one
+    slice overrun the bound by much."""
+
+    def __init__(self):
+        self.seconds_per_text = _seconds_per_text
+        self.largest = PROBE_TEXTS
+
+    def seconds_for(self, texts: int) -> float:
+        return 0.0 if self.seconds_per_text is None else texts * self.seconds_per_text
+
+    def slice_size(self, seconds_left: float) -> int:
+        if self.seconds_per_text is None:
+            return self.largest
+        return min(self.largest, int(seconds_left / self.seconds_per_text))
+
+    def measured(self, texts: int, seconds: float) -> None:
+        global _seconds_per_text
+        rate = seconds / texts
+        self.seconds_per_text = rate if self.seconds_per_text is None else (self.seconds_per_text + rate) / 2
+        _seconds_per_text = self.seconds_per_text
+        self.largest = min(settings.EMBED_BATCH_SIZE, 2 * max(self.largest, texts))
 
 
 @dataclass
@@ -53,13 +78,17 @@ def process_batches(*, run_id: int | None = None, budget: Budget | None = None, 
     (the task's lane was taken over)."""
     budget = budget or Budget.for_task()
     embedder = get_embedder()
-    services = {}
+    services, pace = {}, _Pace()
     result = ProcessResult()
     while budget.left() > 0:
-        batch = batching.claim_batch(run_id=run_id, chunk_budget=_chunks_that_fit(budget))
+        # After the first batch, only files the time left can embed: a file claimed too late is
+        # only downloaded again by the next task.
+        batch = batching.claim_batch(run_id=run_id, chunk_budget=_chunks_that_fit(budget, pace),
+                                     at_least_one=result.batches == 0)
         if batch is None:
+            result.more = result.batches > 0 and batching.has_claimable_work(run_id)
             return result
-        result.files += _process(batch, budget, embedder, services, fresh=result.batches == 0)
+        result.files += _process(batch, budget, embedder, services, pace, fresh=result.batches == 0)
         result.batches += 1
         runs.finish_if_complete(batch.run_id)
         if beat is not None and not beat():
@@ -68,13 +97,19 @@ def process_batches(*, run_id: int | None = None, budget: Budget | None = None, 
     return result
 
 
-def _chunks_that_fit(budget: Budget) -> int | None:
-    if _seconds_per_text is None:
-        return None
-    return max(1, int(budget.left() * (1 - WRITE_SHARE) / _seconds_per_text))
+def _time_to_embed(budget: Budget) -> float:
+    return budget.left() - WRITE_SHARE * budget.seconds
 
 
-def _process(batch, budget, embedder, services, *, fresh: bool) -> int:
+def _chunks_that_fit(budget: Budget, pace: _Pace) -> int | None:
+    """Claim no more estimated chunks than the time left can embed at the task's pace (a first
+    batch the size of the probe slice while the pace is unknown)."""
+    if pace.seconds_per_text is None:
+        return PROBE_TEXTS
+    return max(1, int(_time_to_embed(budget) / pace.seconds_per_text))
+
+
+def _process(batch, budget, embedder, services, pace, *, fresh: bool) -> int:
     run = SyncRun.objects.select_related("connection__user").get(pk=batch.run_id)
     items = list(SyncItem.objects.filter(claim=batch.claim).order_by("id"))
     if run.pk not in services:
@@ -86,13 +121,15 @@ def _process(batch, budget, embedder, services, *, fresh: bool) -> int:
     owner = run.connection.user
     ingest = [item for item in items if item.action == SyncItem.Action.INGEST]
     current = current_documents(owner=owner, files=[item.file for item in ingest])
-    failures, fetched, leftover = {}, [], []
+    failures, fetched, prepared, leftover = {}, [], [], []
+    texts = 0
     try:
         with time_bound(budget.hard_deadline):
             for item in ingest:
                 if item.file_id in current:
                     continue
-                if leftover or budget.left() <= 0:
+                # Download no more than the time left can embed: what is not embedded is downloaded again.
+                if leftover or budget.left() <= 0 or (fetched and pace.seconds_for(texts) > _time_to_embed(budget)):
                     leftover.append(item)
                     continue
                 try:
@@ -104,14 +141,15 @@ def _process(batch, budget, embedder, services, *, fresh: bool) -> int:
                     leftover.append(item)
                     continue
                 fetched.append(_Fetched(item, _ingest_item(owner, item.file, content, mime_type)))
+                prepared += prepare_documents(items=[fetched[-1].ingest], tokenizer=embedder)
+                texts += len(prepared[-1].texts) if prepared[-1].needs_vectors else 0
                 batching.renew(batch)
     except (GrantRevoked, GoogleUnavailable) as error:
         batching.release(batch, batch.item_ids)
         services.pop(run.pk, None)
         runs.on_google_failure(run.pk, error)
         return 0
-    prepared = prepare_documents(items=[f.ingest for f in fetched], tokenizer=embedder)
-    _embed_within(prepared, embedder, budget, batch, may_overrun=fresh)
+    _embed_within(prepared, embedder, budget, batch, pace, may_overrun=fresh)
     ready = []
     for entry, document in zip(fetched, prepared, strict=True):
         if document.needs_vectors:  # not embedded within the bound: the next task takes it
@@ -129,12 +167,11 @@ def _ingest_item(owner, file: dict, content: bytes, mime_type: str) -> IngestIte
                       url=file.get("webViewLink", ""), modified_at=parse_time(file.get("modifiedTime")))
 
 
-def _embed_within(prepared, embedder, budget: Budget, batch, *, may_overrun: bool) -> None:
+def _embed_within(prepared, embedder, budget: Budget, batch, pace: _Pace, *, may_overrun: bool) -> None:
     """Embed the documents' chunks, all files together, in slices that fit the budget. Documents
     whose chunks are all embedded get their vectors; the rest keep `needs_vectors`. With
     `may_overrun` (the task's first batch), a first document that no slice-sized budget can hold
     is finished within the hard limit, or failed with the reason."""
-    global _seconds_per_text
     pending = [entry for entry in prepared if entry.needs_vectors]
     texts, ends = [], []
     for entry in pending:
@@ -143,25 +180,20 @@ def _embed_within(prepared, embedder, budget: Budget, batch, *, may_overrun: boo
     vectors, position, assigned = [], 0, 0
     reserve = WRITE_SHARE * budget.seconds
     while position < len(texts):
-        per_text = _seconds_per_text
-        if per_text is None:
-            size = PROBE_TEXTS
-        else:
-            size = min(settings.EMBED_BATCH_SIZE, int((budget.left() - reserve) / per_text))
+        size = pace.slice_size(_time_to_embed(budget))
         if size <= 0:
             if assigned or not may_overrun:
                 return
             first = ends[0] - position
-            if per_text * first > budget.hard_left() - reserve:
+            if pace.seconds_per_text * first > budget.hard_left() - reserve:
                 pending[0].error = (
-                    f"the file needs about {per_text * ends[0]:.0f} s of embedding ({ends[0]} chunks), more than "
-                    f"one sync task may take (Q_TIMEOUT_SECONDS={settings.Q_CLUSTER['timeout']})")
+                    f"the file needs about {pace.seconds_per_text * ends[0]:.0f} s of embedding ({ends[0]} chunks), "
+                    f"more than one sync task may take (Q_TIMEOUT_SECONDS={settings.Q_CLUSTER['timeout']})")
                 return
-            size = min(settings.EMBED_BATCH_SIZE, first)
+            size = min(pace.largest, first)
         started = time.monotonic()
         vectors += embedder.embed_documents(texts[position:position + size])
-        measured = (time.monotonic() - started) / size
-        _seconds_per_text = measured if per_text is None else (per_text + measured) / 2
+        pace.measured(min(size, len(texts) - position), time.monotonic() - started)
         position = min(position + size, len(texts))
         while assigned < len(pending) and ends[assigned] <= position:
             start = ends[assigned - 1] if assigned else 0
