@@ -7,9 +7,10 @@ import pytest
 from django.core.checks import run_checks
 from django.test import Client
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from chunks.models import Chunk, Document
-from drive.models import DriveConnection, SyncItem, SyncRun
+from drive.models import DriveConnection, ProcessingLane, SyncItem, SyncRun
 from drive.services import batching, files, listing, runs
 from drive.services.sync import sync_connection
 from drive.tasks import enqueue_connected_syncs, request_sync
@@ -262,3 +263,45 @@ def test_progress_json_needs_login_and_shows_only_the_users_own(fake_google, dri
     client.force_login(drive_user.user)
     data = client.get("/drive/progress/").json()
     assert (data["phase"], data["found"], data["done"], data["files_indexed"]) == ("done", 2, 2, 2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_schedule_restarts_a_chain_whose_tasks_were_lost(fake_google, drive_user, task_queue, settings):
+    """Every worker restarted (the queued tasks gone, or their worker killed): the next tick revives
+    the listing and the processing lanes of the same run, with new tickets."""
+    settings.DRIVE_LISTING_PAGES_PER_TASK = 1
+    text_files(fake_google, 6)
+    request_sync(drive_user)
+    func, args = task_queue.queue.popleft()  # the listing's first slice runs...
+    import_string(func)(*args)
+    task_queue.queue.clear()  # ...then its successor and the lanes are lost
+    run = latest_run(drive_user)
+    assert not run.listing_done
+    assert enqueue_connected_syncs() == 1 and not task_queue.queue  # alive a moment ago: left alone
+    stale = timezone.now() - timedelta(minutes=10)
+    SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=stale)
+    ProcessingLane.objects.update(heartbeat_at=stale)
+    assert enqueue_connected_syncs() == 1
+    task_queue.run()
+    assert latest_run(drive_user).phase == SyncRun.Phase.DONE and indexed(drive_user) == {f"f{n}" for n in range(6)}
+
+
+def test_metrics_export_the_sync_backlog(fake_google, drive_user, client):
+    text_files(fake_google, 5)
+    run, _ = runs.start_or_join(drive_user)
+    listing.list_slice(run_id=run.pk)
+    text = client.get("/metrics", REMOTE_ADDR="127.0.0.1").content.decode()
+    assert 'ragbase_drive_sync_files{state="queued"} 5.0' in text
+    assert 'ragbase_drive_sync_runs{phase="processing"} 1.0' in text
+    assert "ragbase_drive_sync_oldest_heartbeat_seconds" in text and "ragbase_drive_sync_errors_total" in text
+
+
+def test_the_admin_shows_each_connections_sync(fake_google, drive_user, admin_client):
+    text_files(fake_google, 3)
+    run, _ = runs.start_or_join(drive_user)
+    listing.list_slice(run_id=run.pk)
+    change = admin_client.get(f"/admin/drive/driveconnection/{drive_user.pk}/change/").content.decode()
+    assert "Processing files: 3 found, 0 done, 0 failed, 3 waiting, 0 in progress" in change
+    assert "Processing files (0/3)" in admin_client.get("/admin/drive/driveconnection/").content.decode()
+    assert admin_client.get(f"/admin/drive/syncrun/{run.pk}/change/").status_code == 200
+    assert admin_client.get("/admin/drive/processinglane/").status_code == 200
