@@ -281,8 +281,8 @@ DRIVE_PAGE_SIZE = env.int("DRIVE_PAGE_SIZE", default=1000)
 DRIVE_TASK_SECONDS = env.int("DRIVE_TASK_SECONDS", default=60)
 DRIVE_LISTING_PAGES_PER_TASK = env.int("DRIVE_LISTING_PAGES_PER_TASK", default=20)
 DRIVE_PROCESSING_TASKS = env.int("DRIVE_PROCESSING_TASKS", default=2)
-DRIVE_BATCH_FILES = env.int("DRIVE_BATCH_FILES", default=32)
-DRIVE_BATCH_CHUNKS = env.int("DRIVE_BATCH_CHUNKS", default=128)
+DRIVE_BATCH_FILES = env.int("DRIVE_BATCH_FILES", default=64)
+DRIVE_BATCH_CHUNKS = env.int("DRIVE_BATCH_CHUNKS", default=256)
 DRIVE_STALL_MINUTES = env.int("DRIVE_STALL_MINUTES", default=20)
 
 # social-auth: used only to connect a Drive to the logged-in user (ModelBackend stays first).

@@ -74,17 +74,24 @@ class PreparedDocument:
         return not (self.unchanged or self.error) and self.vectors is None and bool(self.pieces)
 
 
-def prepare_documents(*, items: list[IngestItem], tokenizer) -> list[PreparedDocument]:
-    """Extract and chunk each item (nothing is written). An item whose content hash matches its
-    ready Document is marked unchanged; one that cannot be read carries the reason."""
-    indexed = {}
+def indexed_content(items: list[IngestItem]) -> dict[tuple, tuple[str, str]]:
+    """(owner id, source, source id) → (content hash, state) of the items' existing Documents."""
+    wanted = {}
     for item in items:
-        indexed.setdefault((item.owner.pk, item.source), set()).add(item.source_id)
+        wanted.setdefault((item.owner.pk, item.source), set()).add(item.source_id)
     known = {}
-    for (owner_id, source), source_ids in indexed.items():
+    for (owner_id, source), source_ids in wanted.items():
         rows = Document.objects.filter(owner_id=owner_id, source=source, source_id__in=source_ids)
         for source_id, content_hash, state in rows.values_list("source_id", "content_hash", "state"):
             known[(owner_id, source, source_id)] = (content_hash, state)
+    return known
+
+
+def prepare_documents(*, items: list[IngestItem], tokenizer, known: dict | None = None) -> list[PreparedDocument]:
+    """Extract and chunk each item (nothing is written). An item whose content hash matches its
+    ready Document is marked unchanged; one that cannot be read carries the reason. `known`:
+    `indexed_content` of these items, when the caller has read it already."""
+    known = indexed_content(items) if known is None else known
     prepared = []
     for item in items:
         content_hash = hashlib.sha256(item.content).hexdigest()
@@ -105,17 +112,60 @@ def prepare_documents(*, items: list[IngestItem], tokenizer) -> list[PreparedDoc
 
 
 def write_documents(*, prepared: list[PreparedDocument]) -> list[Document]:
-    """Save each prepared document: its metadata always; its chunks replaced in one transaction
-    each (unless unchanged); a failure recorded with its reason."""
-    documents = []
-    for entry in prepared:
-        document = _upsert_document(entry.item)
-        documents.append(document)
-        if entry.error:
-            _fail(document, entry.error)
-        elif not entry.unchanged:
-            _replace_chunks(document, entry.content_hash, entry.pieces, entry.vectors or [])
-    return documents
+    """Save the prepared documents in one transaction and a handful of statements, whatever their
+    number: their metadata always; the chunks of each changed one replaced (the old ones leave
+    through the outbox); a failure recorded with its reason. Returns the Documents in order."""
+    if not prepared:
+        return []
+    latest = {_key(entry.item): entry for entry in prepared}  # an item given twice: its last version
+    with transaction.atomic():
+        saved = Document.objects.bulk_create(
+            [_document(entry.item) for entry in latest.values()], update_conflicts=True,
+            unique_fields=["owner", "source", "source_id"],
+            update_fields=["title", "mime_type", "url", "modified_at", "size_bytes", "updated_at"])
+        documents = {_key(entry.item): document for entry, document in zip(latest.values(), saved, strict=True)}
+        changed, failed = [], []
+        for key, entry in latest.items():
+            document = documents[key]
+            if entry.error:
+                logger.warning("ingestion of document %s failed: %s", document.pk, entry.error)
+                document.state, document.error = Document.State.FAILED, entry.error
+                failed.append(document)
+            elif not entry.unchanged:
+                changed.append((document, entry))
+        delete_chunks(chunks=Chunk.objects.filter(document__in=[document for document, _ in changed]))
+        Chunk.objects.bulk_create(
+            [_chunk(document, ordinal, piece, vector)
+             for document, entry in changed
+             for ordinal, (piece, vector) in enumerate(zip(entry.pieces, entry.vectors or [], strict=True))],
+            batch_size=500)
+        for document, entry in changed:
+            document.state = Document.State.READY if entry.pieces else Document.State.EMPTY
+            document.error = "" if entry.pieces else "the file contains no text"
+            document.content_hash = entry.content_hash
+        Document.objects.bulk_update([d for d, _ in changed], ["state", "error", "content_hash"])
+        Document.objects.bulk_update(failed, ["state", "error"])
+        if changed:
+            transaction.on_commit(lambda: outbox_has_work.send(sender=Chunk))
+    stored = Document.objects.in_bulk([document.pk for document in saved])
+    return [stored[documents[_key(entry.item)].pk] for entry in prepared]
+
+
+def _key(item: IngestItem) -> tuple:
+    return item.owner.pk, item.source, item.source_id
+
+
+def _document(item: IngestItem) -> Document:
+    return Document(owner=item.owner, source=item.source, source_id=item.source_id, title=item.title[:1024],
+                    mime_type=item.mime_type, url=item.url, modified_at=item.modified_at,
+                    size_bytes=len(item.content))
+
+
+def _chunk(document: Document, ordinal: int, piece: TextChunk, vector) -> Chunk:
+    return Chunk(document=document, owner_id=document.owner_id, ordinal=ordinal, text=piece.text,
+                 metadata={"title": document.title, "page": piece.page, "page_end": piece.page_end},
+                 dense_vector=vector["dense"], sparse_indices=vector["sparse"]["indices"],
+                 sparse_values=vector["sparse"]["values"])
 
 
 def embedding_text(title: str, text: str) -> str:
@@ -161,49 +211,7 @@ def ingest_stored_document(*, document_id: int, force: bool = False) -> Document
     return ingest_batch(items=[item])[0]
 
 
-def _upsert_document(item: IngestItem) -> Document:
-    document, _ = Document.objects.update_or_create(
-        owner=item.owner,
-        source=item.source,
-        source_id=item.source_id,
-        defaults={
-            "title": item.title[:1024],
-            "mime_type": item.mime_type,
-            "url": item.url,
-            "modified_at": item.modified_at,
-            "size_bytes": len(item.content),
-        },
-    )
-    return document
-
-
 def _fail(document, message):
     logger.warning("ingestion of document %s failed: %s", document.pk, message)
     Document.objects.filter(pk=document.pk).update(state=Document.State.FAILED, error=message)
     document.state, document.error = Document.State.FAILED, message
-
-
-def _replace_chunks(document, content_hash, pieces, vectors):
-    with transaction.atomic():
-        delete_chunks(chunks=Chunk.objects.filter(document=document))
-        Chunk.objects.bulk_create(
-            [
-                Chunk(
-                    document=document,
-                    owner_id=document.owner_id,
-                    ordinal=ordinal,
-                    text=piece.text,
-                    metadata={"title": document.title, "page": piece.page, "page_end": piece.page_end},
-                    dense_vector=vector["dense"],
-                    sparse_indices=vector["sparse"]["indices"],
-                    sparse_values=vector["sparse"]["values"],
-                )
-                for ordinal, (piece, vector) in enumerate(zip(pieces, vectors, strict=True))
-            ],
-            batch_size=500,
-        )
-        document.state = Document.State.READY if pieces else Document.State.EMPTY
-        document.error = "" if pieces else "the file contains no text"
-        document.content_hash = content_hash
-        document.save(update_fields=["state", "error", "content_hash", "updated_at"])
-        transaction.on_commit(lambda: outbox_has_work.send(sender=Chunk))

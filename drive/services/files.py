@@ -121,20 +121,21 @@ def estimate_chunks(file: dict) -> int:
     return max(1, round(size * text_share / (4 * settings.CHUNK_SIZE_TOKENS)))
 
 
-def download(service, file: dict) -> tuple[bytes, str]:
+def download(files, file: dict) -> tuple[bytes, str]:
     """The file's bytes and their mime type (Google-native files exported), streamed in chunks
-    into a buffer bounded by DRIVE_MAX_FILE_BYTES. Raises FileUnreadable for a file that fails
-    alone; GoogleUnavailable, OutOfTime and GrantRevoked concern the whole run."""
+    into a buffer bounded by DRIVE_MAX_FILE_BYTES. `files`: the service's files() resource (made
+    once: googleapiclient builds it from the discovery document each time). Raises FileUnreadable
+    for a file that fails alone; GoogleUnavailable, OutOfTime and GrantRevoked concern the run."""
     mime_type = file["mimeType"]
     if mime_type in EXPORT_FORMATS:
         mime_type = EXPORT_FORMATS[mime_type]
-        request = service.files().export(fileId=file["id"], mimeType=mime_type)
+        request = files.export(fileId=file["id"], mimeType=mime_type)
     else:
         size = int(file.get("size") or 0)
         if size > settings.DRIVE_MAX_FILE_BYTES:
             raise FileUnreadable(f"File is {size} bytes, over the {settings.DRIVE_MAX_FILE_BYTES}-byte limit "
                                  "(DRIVE_MAX_FILE_BYTES).")
-        request = service.files().get_media(fileId=file["id"], supportsAllDrives=True)
+        request = files.get_media(fileId=file["id"], supportsAllDrives=True)
     buffer = _BoundedBuffer(settings.DRIVE_MAX_FILE_BYTES)
     downloader = MediaIoBaseDownload(buffer, request, chunksize=DOWNLOAD_CHUNK_BYTES)
     done = False

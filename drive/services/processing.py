@@ -17,7 +17,7 @@ from django.db import connection as db, transaction
 
 from chunks.embedding import get_embedder
 from chunks.models import Document
-from chunks.services.ingestion import IngestItem, prepare_documents, write_documents
+from chunks.services.ingestion import IngestItem, indexed_content, prepare_documents, write_documents
 from drive.models import DriveFile, SyncItem, SyncRun
 from drive.services import batching, runs
 from drive.services.budget import Budget
@@ -122,7 +122,8 @@ def _process(batch, budget, embedder, services, pace, *, fresh: bool) -> int:
     ingest = [item for item in items if item.action == SyncItem.Action.INGEST]
     current = current_documents(owner=owner, files=[item.file for item in ingest])
     failures, fetched, prepared, leftover = {}, [], [], []
-    texts = 0
+    texts, resource = 0, service.files()
+    known = indexed_content([_ingest_item(owner, item.file, b"", "") for item in ingest])
     try:
         with time_bound(budget.hard_deadline):
             for item in ingest:
@@ -133,7 +134,7 @@ def _process(batch, budget, embedder, services, pace, *, fresh: bool) -> int:
                     leftover.append(item)
                     continue
                 try:
-                    content, mime_type = download(service, item.file)
+                    content, mime_type = download(resource, item.file)
                 except FileUnreadable as error:
                     failures[item.id] = str(error)
                     continue
@@ -141,7 +142,7 @@ def _process(batch, budget, embedder, services, pace, *, fresh: bool) -> int:
                     leftover.append(item)
                     continue
                 fetched.append(_Fetched(item, _ingest_item(owner, item.file, content, mime_type)))
-                prepared += prepare_documents(items=[fetched[-1].ingest], tokenizer=embedder)
+                prepared += prepare_documents(items=[fetched[-1].ingest], tokenizer=embedder, known=known)
                 texts += len(prepared[-1].texts) if prepared[-1].needs_vectors else 0
                 batching.renew(batch)
     except (GrantRevoked, GoogleUnavailable) as error:
@@ -227,12 +228,13 @@ def _write(run, batch, items, current, failures, ready, leftover) -> int:
                 outcomes[item.id] = (SyncItem.Outcome.FAILED, failures[item.id])
         ready = [(fetched, entry) for fetched, entry in ready if fetched.item.id in mine]
         documents = write_documents(prepared=[entry for _, entry in ready])
+        # The md5 of the bytes ingested (not of the listing: the file may have changed since).
+        DriveFile.objects.bulk_create(
+            [DriveFile(document=document, md5_checksum="" if fetched.item.file["mimeType"] in EXPORT_FORMATS
+                       else hashlib.md5(entry.item.content, usedforsecurity=False).hexdigest())
+             for (fetched, entry), document in zip(ready, documents, strict=True)],
+            update_conflicts=True, unique_fields=["document"], update_fields=["md5_checksum"])
         for (fetched, entry), document in zip(ready, documents, strict=True):
-            file = fetched.item.file
-            # The md5 of the bytes ingested (not of the listing: the file may have changed since).
-            md5 = "" if file["mimeType"] in EXPORT_FORMATS else hashlib.md5(
-                entry.item.content, usedforsecurity=False).hexdigest()
-            DriveFile.objects.update_or_create(document=document, defaults={"md5_checksum": md5})
             failed = document.state == Document.State.FAILED
             outcomes[fetched.item.id] = (SyncItem.Outcome.FAILED if failed else SyncItem.Outcome.INGESTED,
                                          document.error if failed else "")

@@ -86,9 +86,9 @@ def test_google_lost_during_downloads_releases_the_batch(fake_google, drive_user
     text_files(fake_google, 4)
     real_download = files.download
 
-    def download_then_lose_google(service, file):
+    def download_then_lose_google(resource, file):
         fake_google.go_offline()
-        return real_download(service, file)
+        return real_download(resource, file)
 
     monkeypatch.setattr("drive.services.processing.download", download_then_lose_google)
     sync_connection(connection_id=drive_user.pk)
