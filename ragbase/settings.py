@@ -246,6 +246,9 @@ DENSE_MODEL = env.str("DENSE_MODEL", default="ragbase/all-MiniLM-L6-v2-int8")
 SPARSE_MODEL = env.str("SPARSE_MODEL", default="Qdrant/bm25")
 MODELS_DIR = Path(env.str("MODELS_DIR", default=str(VAR_DIR / "models")))
 EMBED_BATCH_SIZE = env.int("EMBED_BATCH_SIZE", default=64)
+# Threads of one embedding call (ONNX Runtime intra-op); 0 = one per core. Several worker
+# processes on one machine: cores / Q_WORKERS each, or they fight over the cores.
+EMBED_THREADS = env.int("EMBED_THREADS", default=0)
 CHUNK_SIZE_TOKENS = env.int("CHUNK_SIZE_TOKENS", default=200)
 CHUNK_OVERLAP_TOKENS = env.int("CHUNK_OVERLAP_TOKENS", default=40)
 INGEST_MAX_FILE_BYTES = env.int("INGEST_MAX_FILE_BYTES", default=50 * 1024 * 1024)

@@ -68,6 +68,7 @@ class SliceResult:
     queued: int = 0  # items added or changed
     more: bool = False  # the listing goes on in another slice
     stale: bool = False  # another listing task holds the ticket now
+    seconds: float = 0.0  # how long the slice worked (the django-q2 task result shows it)
 
 
 @dataclass
@@ -118,6 +119,7 @@ def list_slice(*, run_id: int, ticket=None, budget: Budget | None = None, on_que
         runs.stop(run_id, f"Google Drive refused the listing ({describe(error)}); nothing more was listed.")
         return result
     runs.touch(run_id)
+    result.seconds = round(budget.elapsed(), 2)
     if any(not e["done"] for e in run.plan):
         result.more = True
     elif not run.listing_done:  # the last query ended on a page that queued nothing new

@@ -64,6 +64,7 @@ class ProcessResult:
     batches: int = 0
     files: int = 0
     more: bool = False  # claimable work is left (time ran out)
+    seconds: float = 0.0  # how long the task worked (the django-q2 task result shows it)
 
 
 @dataclass
@@ -87,6 +88,7 @@ def process_batches(*, run_id: int | None = None, budget: Budget | None = None, 
                                      at_least_one=result.batches == 0)
         if batch is None:
             result.more = result.batches > 0 and batching.has_claimable_work(run_id)
+            result.seconds = round(budget.elapsed(), 2)
             return result
         result.files += _process(batch, budget, embedder, services, pace, fresh=result.batches == 0)
         result.batches += 1
@@ -94,6 +96,7 @@ def process_batches(*, run_id: int | None = None, budget: Budget | None = None, 
         if beat is not None and not beat():
             break
     result.more = batching.has_claimable_work(run_id)
+    result.seconds = round(budget.elapsed(), 2)
     return result
 
 
