@@ -3,6 +3,7 @@ itself on with a new ticket when its time bound is reached (drive.services.ticke
 Q_SYNC (tests) the chain runs inline as a loop (drive.services.sync.sync_connection)."""
 import uuid
 
+from django.conf import settings
 from django.db import transaction
 
 from drive.models import DriveConnection, SyncRun
@@ -40,6 +41,9 @@ def enqueue_listing(run_id: int, *, after: uuid.UUID | None = None) -> None:
 
 def process_files_task(lane: int, ticket: str) -> str:
     ticket = uuid.UUID(ticket)
+    if lane >= settings.DRIVE_PROCESSING_TASKS:  # DRIVE_PROCESSING_TASKS was lowered since
+        tickets.retire(lane, ticket)
+        return "lane no longer configured"
     if not tickets.beat(lane, ticket):
         return "stale ticket: another task has this lane"
     result = processing.process_batches(beat=lambda: tickets.beat(lane, ticket))

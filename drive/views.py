@@ -10,7 +10,7 @@ from drive.models import DriveConnection
 from drive.selectors import sync_progress
 from drive.services.connection import disconnect
 from drive.services.folders import folders_for_picker
-from drive.services.runs import active_run
+from drive.services.runs import active_run, stop as stop_run
 from drive.tasks import request_sync
 
 
@@ -77,6 +77,9 @@ def choose_folders(request):
             connection.include_shared_drives = include_shared
             connection.changes_page_token = ""  # a new scope needs a full listing
             connection.save(update_fields=["folder_ids", "include_shared_drives", "changes_page_token", "updated_at"])
+            running = active_run(connection)
+            if running is not None:  # it lists the old choice, and would store its cursor at the end
+                stop_run(running.pk, "The folder choice changed; the next sync lists the new choice.")
             chosen = "the whole Drive" if whole else f"{len(selected)} folder(s) and everything in them"
             messages.success(request, f"Saved: {chosen}. The next sync lists them in full.")
             return redirect("drive:page")
