@@ -8,7 +8,6 @@
 
 `drive.tasks` runs the slices as django-q2 tasks; `sync_connection` runs the same slices in a
 loop in the calling process (Q_SYNC, tests). See docs/drive.md for the whole design."""
-import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -18,8 +17,6 @@ from django.utils import timezone
 
 from drive.models import DriveConnection, SyncItem, SyncRun
 from drive.services import listing, processing, runs
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass
