@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """ragbase benchmark harness (never part of the pytest suite).
 
-    .venv/bin/python bench/run.py [--quick] [--sections drain quality latency ingestion load] [--sizes N ...]
+    .venv/bin/python bench/run.py [--quick] [--sections drain quality latency ingestion drive load] [--sizes N ...]
+                                  [--drive-docs N] [--dataset DIR]
 
 Runs on its own throw-away embedded PostgreSQL and qdrant-edge store in a temp dir (env set before
 django.setup(), see bench/outbox_drain.py). Prints one table and writes bench/results/<timestamp>.json
@@ -24,6 +25,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import drive_sync  # noqa: E402
 import pgvector_baseline  # noqa: E402
 from outbox_drain import add_pending_chunks, setup_django  # noqa: E402
 
@@ -261,6 +263,11 @@ def section_ingestion(args, user, embedder):
     record("ingestion", "peak RSS", "MiB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "MiB")
 
 
+def section_drive(args):
+    corpus, _, _ = load_nfcorpus(False)
+    drive_sync.section(record, corpus=corpus, documents=args.drive_docs)
+
+
 def section_load(args, user):
     from django.db import connections
     from knox.models import AuthToken
@@ -340,10 +347,13 @@ def guarded(section, run):
 
 
 def main():
+    global NFCORPUS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--plot", metavar="RESULTS_JSON", help="only redraw the plot from a results file")
-    parser.add_argument("--sections", nargs="+", default=["drain", "quality", "latency", "ingestion", "load"])
+    parser.add_argument("--sections", nargs="+", default=["drain", "quality", "latency", "ingestion", "drive", "load"])
+    parser.add_argument("--drive-docs", type=int, help="Google Docs in the drive section's fake Drive (default 3000; --quick 300)")
+    parser.add_argument("--dataset", type=Path, default=NFCORPUS, help="a BEIR folder (default: the shared nfcorpus)")
     parser.add_argument("--sizes", type=int, nargs="+", help="latency corpus sizes (default 10k 50k 100k; --quick 10k)")
     args = parser.parse_args()
     if args.plot:
@@ -353,12 +363,16 @@ def main():
     args.samples = 50 if args.quick else 200
     args.ingest_docs = 60 if args.quick else 300
     args.load_seconds = 10 if args.quick else 60
+    args.drive_docs = args.drive_docs or (300 if args.quick else 3000)
+    NFCORPUS = args.dataset
     tmp = Path(tempfile.mkdtemp(prefix="ragbase-bench-"))
     os.environ.setdefault("SEARCH_THROTTLE_RATE", "100000/min")
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
     # The bench talks plain http on loopback; with DEBUG off ragbase would redirect it to https.
     os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
     os.environ.setdefault("RAGBASE_ADMIN_PASSWORD", secrets.token_hex(16))  # serve creates the admin
+    for name, value in drive_sync.SYNC_ENV.items():  # the drive section's workers read the same settings
+        os.environ.setdefault(name, value)
     setup_django(tmp)
     from django.contrib.auth import get_user_model
 
@@ -376,6 +390,8 @@ def main():
         guarded("latency", lambda: section_latency(args, users.create_user("latency"), embedder))
     if "ingestion" in args.sections:
         guarded("ingestion", lambda: section_ingestion(args, users.create_user("ingestion"), embedder))
+    if "drive" in args.sections:
+        guarded("drive", lambda: section_drive(args))
     if "load" in args.sections:  # last: it hands the embedded store to the server process
         guarded("load", lambda: section_load(args, users.get_or_create(username="latency")[0]))
     meta = {

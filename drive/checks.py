@@ -22,18 +22,24 @@ def check_google_oauth_client(app_configs, **kwargs):
     ]
 
 
-@register(Tags.security)
-def check_no_tokens_in_social_auth_extra_data(app_configs, **kwargs):
-    """Rows written by an earlier ragbase still holding Google tokens in plaintext."""
+@register(Tags.database, Tags.security)
+def check_no_tokens_in_social_auth_extra_data(app_configs, databases=None, **kwargs):
+    """Rows written by an earlier ragbase still holding Google tokens in plaintext. A database
+    check: it runs in `migrate` (so at every `serve` start) and `check --database default`, not
+    in every management command."""
     from social_django.models import UserSocialAuth
 
+    if not databases:
+        return []
     holds_a_token = Q()
     for key in TOKEN_KEYS:
         holds_a_token |= Q(extra_data__has_key=key)
-    try:
-        count = UserSocialAuth.objects.filter(holds_a_token).count()
-    except DatabaseError:  # no database yet, or not migrated: nothing stored to warn about
-        return []
+    count = 0
+    for alias in databases:
+        try:
+            count += UserSocialAuth.objects.using(alias).filter(holds_a_token).count()
+        except DatabaseError:  # not migrated yet: nothing stored to warn about
+            continue
     if not count:
         return []
     return [

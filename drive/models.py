@@ -67,3 +67,124 @@ class DriveFile(models.Model):
 
     def __str__(self):
         return f"{self.document_id}: md5 {self.md5_checksum or '—'}"
+
+
+class SyncRun(models.Model):
+    """One sync of a connection, from "Sync now" (or the schedule) until its Drive is up to date.
+
+    The listing fills `SyncItem` rows in bounded slices, saving its position (`plan`) as it goes;
+    processing tasks claim items in batches. At most one run per connection is active: a second
+    "Sync now" joins it."""
+
+    class Kind(models.TextChoices):
+        FULL = "full", "Full listing"
+        CHANGES = "changes", "Changes since the last sync"
+
+    class Phase(models.TextChoices):
+        LISTING = "listing", "Listing files"
+        PROCESSING = "processing", "Processing files"
+        WAITING = "waiting", "Waiting to retry"
+        DONE = "done", "Up to date"
+        STOPPED = "stopped", "Stopped"
+
+    ACTIVE_PHASES = (Phase.LISTING, Phase.PROCESSING, Phase.WAITING)
+
+    connection = models.ForeignKey(DriveConnection, on_delete=models.CASCADE, related_name="sync_runs")
+    kind = models.CharField(max_length=10, choices=Kind.choices, blank=True)
+    phase = models.CharField(max_length=12, choices=Phase.choices, default=Phase.LISTING, db_index=True)
+    scope = models.JSONField(null=True, blank=True, default=None,
+                             help_text="Folder ids this run lists (chosen and below); null = whole Drive.")
+    plan = models.JSONField(default=list, blank=True,
+                            help_text="The listing's queries and the page token each has reached.")
+    start_page_token = models.CharField(max_length=255, blank=True,
+                                        help_text="Changes cursor taken before a full listing; stored at the end.")
+    new_changes_token = models.CharField(max_length=255, blank=True,
+                                         help_text="Where the changes feed ended; stored at the end.")
+    listing_done = models.BooleanField(default=False)
+    listing_complete = models.BooleanField(
+        default=True, help_text="False when Google returned an incomplete listing: nothing is pruned, "
+                                "the cursor is not stored, the next sync lists in full again.")
+    pages_listed = models.PositiveIntegerField(default=0)
+    listing_ticket = models.UUIDField(null=True, blank=True, editable=False,
+                                      help_text="The listing task allowed to run; an older queued one exits.")
+    started_at = models.DateTimeField(auto_now_add=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_claim_at = models.DateTimeField(null=True, blank=True, help_text="Fairness: the run served longest ago goes first.")
+    retry_at = models.DateTimeField(null=True, blank=True, help_text="Waiting: when the run is resumed.")
+    unreachable_at = models.DateTimeField(null=True, blank=True, help_text="When Google last could not be reached.")
+    unreachable_count = models.PositiveIntegerField(default=0)
+    progress_mark = models.BigIntegerField(default=0, help_text="Pages listed + items finished, at progress_at.")
+    progress_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection"], condition=models.Q(phase__in=["listing", "processing", "waiting"]),
+                                    name="one_active_sync_per_connection"),
+        ]
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self):
+        return f"sync {self.pk} of {self.connection_id} ({self.phase})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.phase in self.ACTIVE_PHASES
+
+
+class SyncItem(models.Model):
+    """One file of a run: to bring up to date (ingest) or to take out of the index (remove).
+    Processing claims items with a lease; a killed worker's lease runs out and the item is taken again."""
+
+    class Action(models.TextChoices):
+        INGEST = "ingest", "Ingest"
+        REMOVE = "remove", "Remove"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        CLAIMED = "claimed", "Being processed"
+        DONE = "done", "Done"
+
+    class Outcome(models.TextChoices):
+        NONE = "", "—"
+        INGESTED = "ingested", "Ingested"
+        SKIPPED = "skipped", "Unchanged"
+        FAILED = "failed", "Failed"
+        REMOVED = "removed", "Removed"
+        ABSENT = "absent", "Nothing to remove"
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="items")
+    file_id = models.CharField(max_length=255)
+    file = models.JSONField(default=dict, blank=True, help_text="The file's metadata from the listing.")
+    action = models.CharField(max_length=8, choices=Action.choices, default=Action.INGEST)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, blank=True, default=Outcome.NONE)
+    estimated_chunks = models.PositiveIntegerField(default=1)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claim = models.UUIDField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "file_id"], name="one_item_per_file_per_run")]
+        indexes = [models.Index(fields=["run", "id"], condition=models.Q(state__in=["queued", "claimed"]),
+                                name="sync_item_open")]
+
+    def __str__(self):
+        return f"{self.file.get('name') or self.file_id} ({self.action}, {self.state})"
+
+
+class ProcessingLane(models.Model):
+    """One of the DRIVE_PROCESSING_TASKS processing tasks that may run at once (on any machine).
+    A lane's task claims batches of any run, hands itself on at its time bound with a new ticket,
+    and stops when there is nothing to claim; a lane whose heartbeat is stale is started again,
+    and a queued task holding an old ticket exits at once."""
+
+    number = models.PositiveSmallIntegerField(primary_key=True)
+    ticket = models.UUIDField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"lane {self.number} ({'busy' if self.ticket else 'idle'})"

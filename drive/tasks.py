@@ -1,32 +1,101 @@
-"""django-q2 entry points for Drive sync (thin: the work is in drive.services.sync)."""
-from django.conf import settings
+"""django-q2 entry points for Drive sync (thin: the work is in drive.services). Each task hands
+itself on with a new ticket when its time bound is reached (drive.services.tickets). With
+Q_SYNC (tests) the chain runs inline as a loop (drive.services.sync.sync_connection)."""
+import uuid
 
-from drive.models import DriveConnection
+from django.conf import settings
+from django.db import transaction
+
+from drive.models import DriveConnection, SyncRun
+from drive.services import batching, listing, processing, runs, tickets
+from drive.services.sync import runs_to_move, sync_connection
 
 SCHEDULE_NAME = "drive: sync every connected Drive"
+SCHEDULE_MINUTES = 1  # the tick that starts due syncs, resumes waiting ones, restarts dead chains
 
 
-def sync_connection_task(connection_id: int) -> str:
-    from drive.services.sync import sync_connection
+def _q_sync() -> bool:
+    from django_q.conf import Conf
 
-    return str(sync_connection(connection_id=connection_id))
+    return bool(Conf.SYNC)
+
+
+def _enqueue(func: str, *args, name: str) -> None:
+    from django_q.tasks import async_task
+
+    transaction.on_commit(lambda: async_task(func, *args, task_name=name))
+
+
+def sync_listing_task(run_id: int, ticket: str) -> str:
+    result = listing.list_slice(run_id=run_id, ticket=uuid.UUID(ticket), on_queued=enqueue_processing)
+    if result.more and not result.stale:
+        enqueue_listing(run_id, after=uuid.UUID(ticket))
+    return str(result)
+
+
+def enqueue_listing(run_id: int, *, after: uuid.UUID | None = None) -> None:
+    ticket = tickets.next_listing_ticket(run_id, after=after)
+    if ticket is not None:
+        _enqueue("drive.tasks.sync_listing_task", run_id, str(ticket), name=f"drive-listing-{run_id}")
+
+
+def process_files_task(lane: int, ticket: str) -> str:
+    ticket = uuid.UUID(ticket)
+    if lane >= settings.DRIVE_PROCESSING_TASKS:  # DRIVE_PROCESSING_TASKS was lowered since
+        tickets.retire(lane, ticket)
+        return "lane no longer configured"
+    if not tickets.beat(lane, ticket):
+        return "stale ticket: another task has this lane"
+    result = processing.process_batches(beat=lambda: tickets.beat(lane, ticket))
+    if result.more:
+        enqueue_processing(lane=lane, after=ticket)
+    else:
+        tickets.retire(lane, ticket)
+        if batching.has_claimable_work():  # work queued while this lane was retiring
+            enqueue_processing()
+    return str(result)
+
+
+def enqueue_processing(*, lane: int | None = None, after: uuid.UUID | None = None) -> None:
+    """Start every idle or stale lane; with `lane`, hand that lane on to its next task."""
+    woken = [(lane, tickets.hand_on(lane, after))] if lane is not None else tickets.wake_lanes()
+    for number, ticket in woken:
+        if ticket is not None:
+            _enqueue("drive.tasks.process_files_task", number, str(ticket), name=f"drive-processing-{number}")
+
+
+def keep_moving(run: SyncRun, *, started: bool) -> None:
+    """Make sure a run's listing chain and the processing lanes are alive (after a start, a
+    resume, a kill, a restart of every worker)."""
+    run.refresh_from_db()
+    if run.phase not in (SyncRun.Phase.LISTING, SyncRun.Phase.PROCESSING):
+        return
+    if not run.listing_done and (started or not tickets.listing_alive(run)):
+        enqueue_listing(run.pk)
+    if batching.has_claimable_work(run.pk):
+        enqueue_processing()
+
+
+def request_sync(connection: DriveConnection) -> SyncRun | None:
+    """"Sync now": start the connection's sync, or join (and revive) the one running."""
+    if _q_sync():
+        sync_connection(connection_id=connection.pk)
+        return runs.active_run(connection) or connection.sync_runs.first()
+    run, started = runs.start_or_join(connection)
+    if run is not None:
+        keep_moving(run, started=started)
+    return run
 
 
 def enqueue_connected_syncs() -> int:
-    """The scheduled task: one sync task per connected Drive (others wait for the user)."""
-    from django_q.tasks import async_task
-
-    ids = list(DriveConnection.objects.filter(status=DriveConnection.Status.CONNECTED).values_list("pk", flat=True))
-    for pk in ids:
-        async_task("drive.tasks.sync_connection_task", pk, task_name=f"drive-sync-{pk}")
-    return len(ids)
-
-
-def request_sync(connection: DriveConnection) -> None:
-    """On demand ("Sync now")."""
-    from django_q.tasks import async_task
-
-    async_task("drive.tasks.sync_connection_task", connection.pk, task_name=f"drive-sync-{connection.pk}")
+    """The scheduled tick. Returns how many syncs it started or kept moving."""
+    moving = runs_to_move()
+    for run, started in moving:
+        if _q_sync():
+            sync_connection(connection_id=run.connection_id)
+        else:
+            keep_moving(run, started=started)
+    return len(moving)
 
 
 def ensure_sync_schedule(**kwargs) -> None:
@@ -36,5 +105,5 @@ def ensure_sync_schedule(**kwargs) -> None:
     Schedule.objects.update_or_create(
         name=SCHEDULE_NAME,
         defaults={"func": "drive.tasks.enqueue_connected_syncs", "schedule_type": Schedule.MINUTES,
-                  "minutes": settings.DRIVE_SYNC_INTERVAL_MINUTES, "repeats": -1},
+                  "minutes": SCHEDULE_MINUTES, "repeats": -1},
     )

@@ -1,13 +1,17 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chunks.models import Document
 from drive.auth import NOT_CONFIGURED_MESSAGE, allow_connect_form, drive_is_configured
 from drive.models import DriveConnection
+from drive.selectors import sync_progress
 from drive.services.connection import disconnect
 from drive.services.folders import folders_for_picker
+from drive.services.runs import active_run, stop as stop_run
 from drive.tasks import request_sync
 
 
@@ -15,9 +19,21 @@ from drive.tasks import request_sync
 def drive_page(request):
     connection = DriveConnection.objects.filter(user=request.user).first()
     failed = Document.objects.filter(owner=request.user, source="drive", state="failed").order_by("-updated_at")[:50]
-    context = {"connection": connection, "failed_documents": failed,
+    progress = sync_progress(connection) if connection else None
+    context = {"connection": connection, "failed_documents": failed, "progress": progress,
                "drive_not_configured": "" if drive_is_configured() else NOT_CONFIGURED_MESSAGE}
     return allow_connect_form(render(request, "drive/drive.html", context))
+
+
+@login_required
+@require_GET
+@never_cache
+def progress_json(request):
+    """The numbers of the page's progress section, for its script to refresh them."""
+    connection = DriveConnection.objects.filter(user=request.user).first()
+    if connection is None:
+        return JsonResponse({"connected": False})
+    return JsonResponse({"connected": True, **sync_progress(connection).as_json()})
 
 
 @login_required
@@ -26,8 +42,12 @@ def sync_now(request):
     connection = DriveConnection.objects.filter(user=request.user, status=DriveConnection.Status.CONNECTED).first()
     if connection is None:
         messages.error(request, "Connect Google Drive first.")
+        return redirect("drive:page")
+    running = active_run(connection)
+    request_sync(connection)
+    if running is not None:
+        messages.success(request, "A sync of your Drive is already running; it goes on (progress below).")
     else:
-        request_sync(connection)
         messages.success(request, "Sync started.")
     return redirect("drive:page")
 
@@ -59,6 +79,9 @@ def choose_folders(request):
             connection.include_shared_drives = include_shared
             connection.changes_page_token = ""  # a new scope needs a full listing
             connection.save(update_fields=["folder_ids", "include_shared_drives", "changes_page_token", "updated_at"])
+            running = active_run(connection)
+            if running is not None:  # it lists the old choice, and would store its cursor at the end
+                stop_run(running.pk, "The folder choice changed; the next sync lists the new choice.")
             chosen = "the whole Drive" if whole else f"{len(selected)} folder(s) and everything in them"
             messages.success(request, f"Saved: {chosen}. The next sync lists them in full.")
             return redirect("drive:page")

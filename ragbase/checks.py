@@ -64,6 +64,27 @@ def check_q_retry_exceeds_timeout(app_configs, **kwargs):
 
 
 @register()
+def check_drive_task_bound_fits_the_timeout(app_configs, **kwargs):
+    timeout = settings.Q_CLUSTER["timeout"]
+    problems = []
+    if not 0 < settings.DRIVE_TASK_SECONDS <= timeout / 2:
+        problems.append(Error(
+            f"DRIVE_TASK_SECONDS={settings.DRIVE_TASK_SECONDS} must be positive and at most half of "
+            f"Q_TIMEOUT_SECONDS={timeout}: the rest is room for the Google call or embedding slice in "
+            "flight when a sync task reaches its bound, before django-q2 would kill it.",
+            hint=f"Set DRIVE_TASK_SECONDS to at most {timeout // 2}, or raise Q_TIMEOUT_SECONDS.",
+            id="ragbase.E013"))
+    for name in ("DRIVE_PROCESSING_TASKS", "DRIVE_BATCH_FILES", "DRIVE_BATCH_CHUNKS", "DRIVE_LISTING_PAGES_PER_TASK"):
+        if getattr(settings, name) < 1:
+            problems.append(Error(f"{name}={getattr(settings, name)} must be at least 1.",
+                                  hint="See .env.example for the defaults.", id="ragbase.E014"))
+    if not 1 <= settings.DRIVE_PAGE_SIZE <= 1000:
+        problems.append(Error(f"DRIVE_PAGE_SIZE={settings.DRIVE_PAGE_SIZE}: Google accepts 1 to 1000.",
+                              hint="1000 (the default) lists a large Drive in the fewest calls.", id="ragbase.E015"))
+    return problems
+
+
+@register()
 def check_outbox_settings(app_configs, **kwargs):
     problems = []
     for name in ("OUTBOX_BATCH_SIZE", "OUTBOX_DRAIN_THREADS", "OUTBOX_MAX_ATTEMPTS"):

@@ -5,9 +5,9 @@ Other parts record into these by name:
   OUTBOX_PUSHED.inc(n)                     ragbase_outbox_pushed_total (points upserted by drains)
   OUTBOX_DELETED.inc(n)                    ragbase_outbox_deleted_total (tombstones applied)
   OUTBOX_DRAIN_ERRORS.inc()                ragbase_outbox_drain_errors_total
-  DRIVE_SYNC_ERRORS.inc()                  ragbase_drive_sync_errors_total
 Outbox counts per status (ragbase_outbox_chunks{status}, ragbase_outbox_deletions_pending) are read
-from Postgres at scrape time, so every replica reports the same truth.
+from Postgres at scrape time, so every replica reports the same truth. Drive's series (sync errors,
+the sync backlog) are defined in drive.metrics; this module registers its collector.
 """
 import ipaddress
 
@@ -16,6 +16,8 @@ from django.db.models import Count
 from django.http import HttpResponse, HttpResponseForbidden
 from prometheus_client import REGISTRY, CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
+
+from drive.metrics import DriveSyncCollector
 
 SEARCH_LATENCY = Histogram(
     "ragbase_search_latency_seconds",
@@ -26,7 +28,6 @@ SEARCH_LATENCY = Histogram(
 OUTBOX_PUSHED = Counter("ragbase_outbox_pushed", "Chunk points upserted to the vector store by drains.")
 OUTBOX_DELETED = Counter("ragbase_outbox_deleted", "Vector deletions (tombstones) applied by drains.")
 OUTBOX_DRAIN_ERRORS = Counter("ragbase_outbox_drain_errors", "Drain batches that failed against the store.")
-DRIVE_SYNC_ERRORS = Counter("ragbase_drive_sync_errors", "Google Drive sync runs that ended in an error.")
 
 
 class OutboxCollector:
@@ -50,6 +51,7 @@ class OutboxCollector:
 
 
 REGISTRY.register(OutboxCollector())
+REGISTRY.register(DriveSyncCollector())
 
 
 def _is_local(address: str) -> bool:

@@ -309,6 +309,9 @@ DENSE_MODEL = env.str("DENSE_MODEL", default="ragbase/all-MiniLM-L6-v2-int8")
 SPARSE_MODEL = env.str("SPARSE_MODEL", default="Qdrant/bm25")
 MODELS_DIR = Path(env.str("MODELS_DIR", default=str(VAR_DIR / "models")))
 EMBED_BATCH_SIZE = env.int("EMBED_BATCH_SIZE", default=64)
+# Threads of one embedding call (ONNX Runtime intra-op); 0 = one per core. Several worker
+# processes on one machine: cores / Q_WORKERS each, or they fight over the cores.
+EMBED_THREADS = env.int("EMBED_THREADS", default=0)
 CHUNK_SIZE_TOKENS = env.int("CHUNK_SIZE_TOKENS", default=200)
 CHUNK_OVERLAP_TOKENS = env.int("CHUNK_OVERLAP_TOKENS", default=40)
 INGEST_MAX_FILE_BYTES = env.int("INGEST_MAX_FILE_BYTES", default=50 * 1024 * 1024)
@@ -344,8 +347,17 @@ DRIVE_SYNC_INTERVAL_MINUTES = env.int("DRIVE_SYNC_INTERVAL_MINUTES", default=30)
 DRIVE_MAX_RETRIES = env.int("DRIVE_MAX_RETRIES", default=5)
 DRIVE_BACKOFF_BASE_SECONDS = env.float("DRIVE_BACKOFF_BASE_SECONDS", default=1.0)
 DRIVE_BACKOFF_MAX_SECONDS = env.float("DRIVE_BACKOFF_MAX_SECONDS", default=120.0)
+DRIVE_HTTP_TIMEOUT_SECONDS = env.int("DRIVE_HTTP_TIMEOUT_SECONDS", default=30)
 DRIVE_MAX_FILE_BYTES = env.int("DRIVE_MAX_FILE_BYTES", default=INGEST_MAX_FILE_BYTES)
-DRIVE_PAGE_SIZE = env.int("DRIVE_PAGE_SIZE", default=100)
+DRIVE_PAGE_SIZE = env.int("DRIVE_PAGE_SIZE", default=1000)
+# A sync is a chain of bounded tasks: none works longer than this (a system check keeps it at
+# most half of Q_TIMEOUT_SECONDS).
+DRIVE_TASK_SECONDS = env.int("DRIVE_TASK_SECONDS", default=60)
+DRIVE_LISTING_PAGES_PER_TASK = env.int("DRIVE_LISTING_PAGES_PER_TASK", default=20)
+DRIVE_PROCESSING_TASKS = env.int("DRIVE_PROCESSING_TASKS", default=2)
+DRIVE_BATCH_FILES = env.int("DRIVE_BATCH_FILES", default=64)
+DRIVE_BATCH_CHUNKS = env.int("DRIVE_BATCH_CHUNKS", default=256)
+DRIVE_STALL_MINUTES = env.int("DRIVE_STALL_MINUTES", default=20)
 
 # django-axes refuses a locked-out login before any password is checked; social-auth is used only
 # to connect a Drive to the logged-in user.

@@ -20,5 +20,6 @@ def get_embedder():
                     sparse_model=settings.SPARSE_MODEL,
                     models_dir=settings.MODELS_DIR,
                     batch_size=settings.EMBED_BATCH_SIZE,
+                    threads=settings.EMBED_THREADS or None,
                 )
     return _embedder

@@ -6,7 +6,7 @@ read fails alone: its Document records why, and the rest of a batch goes on."""
 import hashlib
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
@@ -44,22 +44,132 @@ def ingest_content(*, owner, source, source_id, title, mime_type, content, url="
 def ingest_batch(*, items: list[IngestItem], embedder=None) -> list[Document]:
     """Ingest several files, embedding all their chunks together (far faster than one by one)."""
     embedder = embedder or get_embedder()
-    work: list[tuple[Document, str, list[TextChunk]]] = []
-    documents = []
-    for item in items:
-        document = _upsert_document(item)
-        documents.append(document)
-        content_hash = hashlib.sha256(item.content).hexdigest()
-        if document.content_hash == content_hash and document.state in (Document.State.READY, Document.State.EMPTY):
-            continue
-        pieces = _extract_and_chunk(document, item.content, embedder)
-        if pieces is not None:
-            work.append((document, content_hash, pieces))
-    texts = [embedding_text(document.title, piece.text) for document, _, pieces in work for piece in pieces]
+    prepared = prepare_documents(items=items, tokenizer=embedder)
+    texts = [text for document in prepared if document.needs_vectors for text in document.texts]
     vectors = iter(embedder.embed_documents(texts))
-    for document, content_hash, pieces in work:
-        _replace_chunks(document, content_hash, pieces, [next(vectors) for _ in pieces])
-    return documents
+    for document in prepared:
+        if document.needs_vectors:
+            document.vectors = [next(vectors) for _ in document.pieces]
+    return write_documents(prepared=prepared)
+
+
+@dataclass
+class PreparedDocument:
+    """One item between extraction and the database: its chunks and, once embedded, their vectors.
+    Callers that embed in parts (Drive sync, against a time bound) fill `vectors` themselves and
+    write only the documents that have them."""
+
+    item: IngestItem
+    content_hash: str
+    pieces: list[TextChunk] = field(default_factory=list)
+    error: str = ""  # extraction failed: the Document records why
+    unchanged: bool = False  # the content indexed already: nothing to embed or replace
+    vectors: list | None = None
+
+    @property
+    def texts(self) -> list[str]:
+        return [embedding_text(self.item.title[:1024], piece.text) for piece in self.pieces]
+
+    @property
+    def needs_vectors(self) -> bool:
+        return not (self.unchanged or self.error) and self.vectors is None and bool(self.pieces)
+
+
+def indexed_content(items: list[IngestItem]) -> dict[tuple, tuple[str, str]]:
+    """(owner id, source, source id) → (content hash, state) of the items' existing Documents."""
+    wanted = {}
+    for item in items:
+        wanted.setdefault((item.owner.pk, item.source), set()).add(item.source_id)
+    known = {}
+    for (owner_id, source), source_ids in wanted.items():
+        rows = Document.objects.filter(owner_id=owner_id, source=source, source_id__in=source_ids)
+        for source_id, content_hash, state in rows.values_list("source_id", "content_hash", "state"):
+            known[(owner_id, source, source_id)] = (content_hash, state)
+    return known
+
+
+def prepare_documents(*, items: list[IngestItem], tokenizer, known: dict | None = None) -> list[PreparedDocument]:
+    """Extract and chunk each item (nothing is written). An item whose content hash matches its
+    ready Document is marked unchanged; one that cannot be read carries the reason. `known`:
+    `indexed_content` of these items, when the caller has read it already."""
+    known = indexed_content(items) if known is None else known
+    prepared = []
+    for item in items:
+        content_hash = hashlib.sha256(item.content).hexdigest()
+        document = PreparedDocument(item=item, content_hash=content_hash)
+        if known.get((item.owner.pk, item.source, item.source_id)) in (
+                (content_hash, Document.State.READY), (content_hash, Document.State.EMPTY)):
+            document.unchanged = True
+        else:
+            try:
+                extracted = extract_text(item.content, item.mime_type)
+            except ExtractionError as exc:
+                document.error = str(exc)
+            else:
+                document.pieces = chunk_text(extracted, tokenizer=tokenizer, size=settings.CHUNK_SIZE_TOKENS,
+                                             overlap=settings.CHUNK_OVERLAP_TOKENS)
+        prepared.append(document)
+    return prepared
+
+
+def write_documents(*, prepared: list[PreparedDocument]) -> list[Document]:
+    """Save the prepared documents in one transaction and a handful of statements, whatever their
+    number: their metadata always; the chunks of each changed one replaced (the old ones leave
+    through the outbox); a failure recorded with its reason. Returns the Documents in order."""
+    if not prepared:
+        return []
+    latest = {_key(entry.item): entry for entry in prepared}  # an item given twice: its last version
+    with transaction.atomic():
+        saved = Document.objects.bulk_create(
+            [_document(entry.item) for entry in latest.values()], update_conflicts=True,
+            unique_fields=["owner", "source", "source_id"],
+            update_fields=["title", "mime_type", "url", "modified_at", "size_bytes", "updated_at"])
+        documents = {_key(entry.item): document for entry, document in zip(latest.values(), saved, strict=True)}
+        changed, failed = [], []
+        for key, entry in latest.items():
+            document = documents[key]
+            if entry.error:
+                logger.warning("ingestion of document %s failed: %s", document.pk, entry.error)
+                document.state, document.error = Document.State.FAILED, entry.error
+                failed.append(document)
+            elif not entry.unchanged:
+                changed.append((document, entry))
+        delete_chunks(chunks=Chunk.objects.filter(document__in=[document for document, _ in changed]))
+        Chunk.objects.bulk_create(
+            [_chunk(document, ordinal, piece, vector)
+             for document, entry in changed
+             for ordinal, (piece, vector) in enumerate(zip(entry.pieces, entry.vectors or [], strict=True))],
+            batch_size=500)
+        for document, entry in changed:
+            document.state = Document.State.READY if entry.pieces else Document.State.EMPTY
+            document.error = "" if entry.pieces else "the file contains no text"
+            document.content_hash = entry.content_hash
+        Document.objects.bulk_update([d for d, _ in changed], ["state", "error", "content_hash"])
+        Document.objects.bulk_update(failed, ["state", "error"])
+        # An unreadable upload's stored file would only take space: the user uploads a fixed one.
+        for document in Document.objects.filter(pk__in=[d.pk for d in failed]).exclude(file=""):
+            forget_stored_file(document)
+        if changed:
+            transaction.on_commit(lambda: outbox_has_work.send(sender=Chunk))
+    stored = Document.objects.in_bulk([document.pk for document in saved])
+    return [stored[documents[_key(entry.item)].pk] for entry in prepared]
+
+
+def _key(item: IngestItem) -> tuple:
+    return item.owner.pk, item.source, item.source_id
+
+
+def _document(item: IngestItem) -> Document:
+    return Document(owner=item.owner, source=item.source, source_id=item.source_id, title=item.title[:1024],
+                    mime_type=item.mime_type, url=item.url, modified_at=item.modified_at,
+                    size_bytes=len(item.content))
+
+
+def _chunk(document: Document, ordinal: int, piece: TextChunk, vector) -> Chunk:
+    return Chunk(document=document, owner_id=document.owner_id, ordinal=ordinal, text=piece.text,
+                 metadata={"title": document.title, "page": piece.page, "page_end": piece.page_end},
+                 dense_vector=vector["dense"], sparse_indices=vector["sparse"]["indices"],
+                 sparse_values=vector["sparse"]["values"])
 
 
 def embedding_text(title: str, text: str) -> str:
@@ -105,33 +215,6 @@ def ingest_stored_document(*, document_id: int, force: bool = False) -> Document
     return ingest_batch(items=[item])[0]
 
 
-def _upsert_document(item: IngestItem) -> Document:
-    document, _ = Document.objects.update_or_create(
-        owner=item.owner,
-        source=item.source,
-        source_id=item.source_id,
-        defaults={
-            "title": item.title[:1024],
-            "mime_type": item.mime_type,
-            "url": item.url,
-            "modified_at": item.modified_at,
-            "size_bytes": len(item.content),
-        },
-    )
-    return document
-
-
-def _extract_and_chunk(document, content, embedder) -> list[TextChunk] | None:
-    try:
-        extracted = extract_text(content, document.mime_type)
-    except ExtractionError as exc:
-        _fail(document, str(exc))
-        return None
-    return chunk_text(
-        extracted, tokenizer=embedder, size=settings.CHUNK_SIZE_TOKENS, overlap=settings.CHUNK_OVERLAP_TOKENS
-    )
-
-
 def _fail(document, message):
     """The file cannot be read (its type, size or content): the document says why, and an
     upload's stored file is deleted (it would only take space; the user uploads a fixed one)."""
@@ -139,29 +222,3 @@ def _fail(document, message):
     Document.objects.filter(pk=document.pk).update(state=Document.State.FAILED, error=message)
     document.state, document.error = Document.State.FAILED, message
     forget_stored_file(document)
-
-
-def _replace_chunks(document, content_hash, pieces, vectors):
-    with transaction.atomic():
-        delete_chunks(chunks=Chunk.objects.filter(document=document))
-        Chunk.objects.bulk_create(
-            [
-                Chunk(
-                    document=document,
-                    owner_id=document.owner_id,
-                    ordinal=ordinal,
-                    text=piece.text,
-                    metadata={"title": document.title, "page": piece.page, "page_end": piece.page_end},
-                    dense_vector=vector["dense"],
-                    sparse_indices=vector["sparse"]["indices"],
-                    sparse_values=vector["sparse"]["values"],
-                )
-                for ordinal, (piece, vector) in enumerate(zip(pieces, vectors, strict=True))
-            ],
-            batch_size=500,
-        )
-        document.state = Document.State.READY if pieces else Document.State.EMPTY
-        document.error = "" if pieces else "the file contains no text"
-        document.content_hash = content_hash
-        document.save(update_fields=["state", "error", "content_hash", "updated_at"])
-        transaction.on_commit(lambda: outbox_has_work.send(sender=Chunk))

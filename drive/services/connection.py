@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import transaction
 
 from drive.crypto import DecryptionError
-from drive.models import DriveConnection
+from drive.models import DriveConnection, SyncRun
 from drive.services.files import drive_documents
 from chunks.deletions import delete_document
 
@@ -50,6 +50,9 @@ def disconnect(*, user) -> int:
         revoke_at_google(connection)
     removed = 0
     with transaction.atomic():
+        # A processing task writing a batch holds its run FOR SHARE: this waits for that write,
+        # and a later one finds the run gone instead of writing documents back.
+        list(SyncRun.objects.select_for_update().filter(connection__user=user).values_list("pk", flat=True))
         for document in drive_documents(user):
             delete_document(document=document)
             removed += 1

@@ -1,18 +1,19 @@
-"""One Drive file → ingestion: export Google-native formats, download the rest, skip what is
-unchanged (compared before downloading) or too large, remove what is gone.
+"""One Drive file: which kinds are indexed, whether the indexed copy is current (decided before
+downloading), the bounded download or export, failures recorded on the Document, removal.
 
 Unchanged = the same modifiedTime, or (binary files) the same md5Checksum as the bytes last
 ingested. A file skipped on its md5 still gets its new title, link and modified time."""
-import hashlib
+import io
 from datetime import datetime
 
 from django.conf import settings
+from googleapiclient.errors import HttpError
+from googleapiclient.http import MediaIoBaseDownload
 
 from chunks.deletions import delete_document
 from chunks.models import Document
-from chunks.services.ingestion import ingest_content
 from drive.models import DriveFile
-from drive.services.google_api import execute
+from drive.services.google_api import describe, error_reasons, execute
 
 # Google-native type → the format it is exported as.
 EXPORT_FORMATS = {
@@ -28,7 +29,12 @@ DOWNLOADABLE = {
     "text/html",
     "text/csv",
 }
-FILE_FIELDS = "id,name,mimeType,modifiedTime,md5Checksum,size,parents,trashed,webViewLink"
+FILE_FIELDS = "id,name,mimeType,modifiedTime,md5Checksum,size,parents,trashed,webViewLink,driveId"
+# One Range request of a download: httplib2 holds a whole response in memory, so this (not the
+# file) is what a download costs at a time.
+DOWNLOAD_CHUNK_BYTES = 4 * 1024 * 1024
+# Google-native files are listed without a size: assume a few pages of text.
+UNKNOWN_SIZE_CHUNKS = 4
 
 
 def is_supported(file: dict) -> bool:
@@ -51,17 +57,20 @@ def remove_file(*, owner, file_id: str) -> bool:
     return removed
 
 
-def unchanged_document(*, owner, file: dict) -> Document | None:
-    """The file's Document if its content is known to be the one indexed (nothing to download)."""
-    document = drive_documents(owner).filter(source_id=file["id"]).first()
-    if document is None or document.state not in (Document.State.READY, Document.State.EMPTY):
-        return None
-    if document.modified_at == parse_time(file.get("modifiedTime")):
-        return document
-    md5 = file.get("md5Checksum")
-    if md5 and DriveFile.objects.filter(document=document, md5_checksum=md5).exists():
-        return document
-    return None
+def current_documents(*, owner, files: list[dict]) -> dict[str, Document]:
+    """The Documents (by file id) whose indexed content is the file's current one: nothing to download."""
+    documents = {d.source_id: d for d in drive_documents(owner).filter(
+        source_id__in=[f["id"] for f in files], state__in=[Document.State.READY, Document.State.EMPTY])}
+    md5s = dict(DriveFile.objects.filter(document__in=list(documents.values())).values_list("document_id", "md5_checksum"))
+    current = {}
+    for file in files:
+        document = documents.get(file["id"])
+        if document is None:
+            continue
+        md5 = file.get("md5Checksum")
+        if document.modified_at == parse_time(file.get("modifiedTime")) or (md5 and md5s.get(document.pk) == md5):
+            current[file["id"]] = document
+    return current
 
 
 def update_metadata(document: Document, file: dict) -> None:
@@ -84,36 +93,58 @@ def record_failure(*, owner, file: dict, error: str) -> Document:
     return document
 
 
-def fetch_content(service, file: dict) -> tuple[bytes, str]:
-    """The file's bytes and their mime type (exported for Google-native files)."""
+class FileUnreadable(Exception):
+    """This file alone cannot be indexed; the message says why (shown to the user)."""
+
+
+class _BoundedBuffer(io.BytesIO):
+    """Collects a download and refuses to grow past `limit` bytes."""
+
+    def __init__(self, limit: int):
+        super().__init__()
+        self.limit = limit
+
+    def write(self, data) -> int:
+        if self.tell() + len(data) > self.limit:
+            raise FileUnreadable(f"The download passed the {self.limit:,}-byte limit (DRIVE_MAX_FILE_BYTES); "
+                                 "it was stopped there.")
+        return super().write(data)
+
+
+def estimate_chunks(file: dict) -> int:
+    """Roughly how many chunks a file makes, from its size (batches are sized by this). About 4
+    characters a token; PDF and DOCX bytes are mostly not text."""
+    size = int(file.get("size") or 0)
+    if not size:
+        return UNKNOWN_SIZE_CHUNKS
+    text_share = 1.0 if file.get("mimeType") in EXPORT_FORMATS or str(file.get("mimeType")).startswith("text/") else 0.2
+    return max(1, round(size * text_share / (4 * settings.CHUNK_SIZE_TOKENS)))
+
+
+def download(files, file: dict) -> tuple[bytes, str]:
+    """The file's bytes and their mime type (Google-native files exported), streamed in chunks
+    into a buffer bounded by DRIVE_MAX_FILE_BYTES. `files`: the service's files() resource (made
+    once: googleapiclient builds it from the discovery document each time). Raises FileUnreadable
+    for a file that fails alone; GoogleUnavailable, OutOfTime and GrantRevoked concern the run."""
     mime_type = file["mimeType"]
     if mime_type in EXPORT_FORMATS:
-        export_type = EXPORT_FORMATS[mime_type]
-        return execute(service.files().export(fileId=file["id"], mimeType=export_type)), export_type
-    return execute(service.files().get_media(fileId=file["id"], supportsAllDrives=True)), mime_type
-
-
-def ingest_file(*, service, owner, file: dict) -> str:
-    """Bring one file up to date. Returns "skipped", "ingested" or "failed"."""
-    unchanged = unchanged_document(owner=owner, file=file)
-    if unchanged is not None:
-        update_metadata(unchanged, file)
-        return "skipped"
-    size = int(file.get("size") or 0)
-    if size > settings.DRIVE_MAX_FILE_BYTES:
-        record_failure(owner=owner, file=file,
-                       error=f"File is {size} bytes, over the {settings.DRIVE_MAX_FILE_BYTES}-byte limit.")
-        return "failed"
-    content, mime_type = fetch_content(service, file)
-    if len(content) > settings.DRIVE_MAX_FILE_BYTES:
-        record_failure(owner=owner, file=file, error="Exported file is over the size limit.")
-        return "failed"
-    document = ingest_content(
-        owner=owner, source=Document.Source.DRIVE, source_id=file["id"], title=file.get("name", file["id"]),
-        mime_type=mime_type, content=content, url=file.get("webViewLink", ""),
-        modified_at=parse_time(file.get("modifiedTime")),
-    )
-    # The md5 of the bytes ingested (not of the listing: the file may have changed since).
-    md5 = "" if file["mimeType"] in EXPORT_FORMATS else hashlib.md5(content, usedforsecurity=False).hexdigest()
-    DriveFile.objects.update_or_create(document=document, defaults={"md5_checksum": md5})
-    return "failed" if document.state == Document.State.FAILED else "ingested"
+        mime_type = EXPORT_FORMATS[mime_type]
+        request = files.export(fileId=file["id"], mimeType=mime_type)
+    else:
+        size = int(file.get("size") or 0)
+        if size > settings.DRIVE_MAX_FILE_BYTES:
+            raise FileUnreadable(f"File is {size} bytes, over the {settings.DRIVE_MAX_FILE_BYTES}-byte limit "
+                                 "(DRIVE_MAX_FILE_BYTES).")
+        request = files.get_media(fileId=file["id"], supportsAllDrives=True)
+    buffer = _BoundedBuffer(settings.DRIVE_MAX_FILE_BYTES)
+    downloader = MediaIoBaseDownload(buffer, request, chunksize=DOWNLOAD_CHUNK_BYTES)
+    done = False
+    try:
+        while not done:
+            _, done = execute(downloader.next_chunk)
+    except HttpError as error:
+        if "exportSizeLimitExceeded" in error_reasons(error):
+            raise FileUnreadable("Google Drive cannot export this file: it is over Google's 10 MB export limit "
+                                 "(exportSizeLimitExceeded).") from None
+        raise FileUnreadable(f"Could not read the file ({describe(error)}).") from None
+    return buffer.getvalue(), mime_type

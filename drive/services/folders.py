@@ -23,6 +23,7 @@ class Folder:
     name: str
     parents: tuple = ()
     shared_drive: bool = False  # the top of a shared drive (from drives.list), not a folder
+    drive_id: str | None = None  # the shared drive it lives in; None = My Drive
 
 
 @dataclass
@@ -87,20 +88,22 @@ def list_folders(service, *, include_shared_drives: bool, with_shared_drive_tops
     """One paginated listing of the folders the user can see (and the shared drives themselves)."""
     folders = []
     for page in pages(service.files().list, q=FOLDER_QUERY, pageSize=settings.DRIVE_PAGE_SIZE,
-                      fields="nextPageToken, files(id, name, parents)", **all_drives_kwargs(include_shared_drives)):
-        folders += [Folder(f["id"], f.get("name") or f["id"], tuple(f.get("parents") or ())) for f in page.get("files", [])]
+                      fields="nextPageToken, files(id, name, parents, driveId)",
+                      **all_drives_kwargs(include_shared_drives)):
+        folders += [Folder(f["id"], f.get("name") or f["id"], tuple(f.get("parents") or ()), drive_id=f.get("driveId"))
+                    for f in page.get("files", [])]
     if include_shared_drives and with_shared_drive_tops:
-        for page in pages(service.drives().list, pageSize=100, fields="nextPageToken, drives(id, name)"):
-            folders += [Folder(d["id"], d.get("name") or d["id"], shared_drive=True) for d in page.get("drives", [])]
+        folders += shared_drive_tops(service)
     return FolderTree.build(folders)
 
 
-def folder_scope(service, connection: DriveConnection) -> set[str] | None:
-    """The chosen folders and all their descendant folders; None for the whole Drive."""
-    if not connection.folder_ids:
-        return None
-    tree = list_folders(service, include_shared_drives=connection.include_shared_drives)
-    return tree.descendants(connection.folder_ids)
+def shared_drive_tops(service) -> list[Folder]:
+    """The shared drives the user can see (drives.list), each as the top of its tree."""
+    tops = []
+    for page in pages(service.drives().list, pageSize=100, fields="nextPageToken, drives(id, name)"):
+        tops += [Folder(d["id"], d.get("name") or d["id"], shared_drive=True, drive_id=d["id"])
+                 for d in page.get("drives", [])]
+    return tops
 
 
 @dataclass

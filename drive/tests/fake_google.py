@@ -1,8 +1,16 @@
 """A fake Google on a loopback port: OAuth authorize (a browser is sent straight back with a code
 as `account_email`), token/revoke/userinfo and the Drive v3 calls ragbase makes (files.list of
 files or of folders, files.get alt=media, files.export, drives.list, changes.getStartPageToken,
-changes.list). Files in a shared drive (`drive_id`) are listed only with includeItemsFromAllDrives.
-The real google-auth and google-api-python-client talk to it over HTTP."""
+changes.list). The real google-auth and google-api-python-client talk to it over HTTP.
+
+Like Google: files.list and changes.list pages hold `pageSize` items (default 100, at most 1000;
+`page_size_cap` lowers that further for small tests, None = Google's sizes); `corpora` picks My
+Drive (`user`, the default), one shared drive (`drive` + `driveId`) or both (`allDrives`); files
+in a shared drive (`drive_id`) are listed only with includeItemsFromAllDrives; downloads and
+exports answer `Range` requests with 206 and Content-Range; an export over `export_limit` bytes
+answers 403 exportSizeLimitExceeded. Failures to inject: `fail_next` (any status and reason),
+`incomplete_next` (incompleteSearch: true), `repeat_page_token` (a page that hands back its own
+token), `go_offline` / `go_online` (the port closed: connection refused)."""
 import hashlib
 import json
 import re
@@ -27,11 +35,15 @@ class FakeFile:
     broken: bool = False
     drive_id: str | None = None  # the shared drive it lives in; None = My Drive
 
+    hide_size: bool = False  # listed without `size` (Drive omits it for some files)
+
     def resource(self):
         data = {"id": self.id, "name": self.name, "mimeType": self.mime_type, "modifiedTime": self.modified_time,
                 "parents": self.parents, "trashed": self.trashed,
                 "webViewLink": f"https://drive.google.com/file/d/{self.id}/view"}
-        if not self.mime_type.startswith("application/vnd.google-apps"):
+        if self.drive_id:
+            data["driveId"] = self.drive_id
+        if not self.mime_type.startswith("application/vnd.google-apps") and not self.hide_size:
             data["size"] = str(len(self.content))
             data["md5Checksum"] = hashlib.md5(self.content).hexdigest()  # binary content only, as Drive does
         return data
@@ -47,22 +59,41 @@ class FakeGoogle:
         self.codes: dict[str, str] = {}  # authorization code -> email
         self.access_tokens: dict[str, str] = {}  # access token -> email
         self.revoked: list[str] = []
-        self.failures: list[tuple[str, int, str | None]] = []  # (path fragment, status, Retry-After)
+        self.failures: list[tuple[str, int, str | None, str | None]] = []  # (path fragment, status, Retry-After, reason)
+        self.incomplete: list[str] = []  # path fragments whose next files.list page says incompleteSearch
+        self.repeating_tokens: set[str] = set()  # page tokens whose page hands the same token back
         self.requests: list[str] = []
-        self.page_size_cap = 2
+        self.served_ranges: list[tuple[str, int, int]] = []  # (file id, first byte, last byte) sent
+        self.page_size_cap: int | None = 2
+        self.export_limit = 10 * 1024 * 1024  # Google's limit on exported content
         self.account_email = "user@gmail.example"  # who "signs in" at /authorize (browser tests)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._handler_class = self._handler()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class)
+        self.port = self._server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = None
+        self._lock = threading.Lock()  # the handler threads share the lists above
 
     # --- test controls -------------------------------------------------------------------------
     def start(self):
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
 
     def stop(self):
-        self._server.shutdown()
-        self._server.server_close()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def go_offline(self):
+        """Close the port: every call now fails with "connection refused", as when Google is unreachable."""
+        self.stop()
+
+    def go_online(self):
+        """Listen again on the same port."""
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler_class)
+        self.start()
 
     def issue_code(self, email: str) -> str:
         code = "code-" + secrets.token_urlsafe(8)
@@ -88,8 +119,15 @@ class FakeGoogle:
         del self.files[file_id]
         self.changes.append({"fileId": file_id, "removed": True})
 
-    def fail_next(self, path_fragment: str, status: int, retry_after: str | None = None):
-        self.failures.append((path_fragment, status, retry_after))
+    def fail_next(self, path_fragment: str, status: int, retry_after: str | None = None, reason: str | None = None):
+        self.failures.append((path_fragment, status, retry_after, reason))
+
+    def incomplete_next(self, path_fragment: str = "/drive/v3/files?"):
+        self.incomplete.append(path_fragment)
+
+    def repeat_page_token(self, token: str):
+        """The page at `token` hands `token` back as its nextPageToken (a listing that never ends)."""
+        self.repeating_tokens.add(token)
 
     # --- HTTP ----------------------------------------------------------------------------------
     def _handler(self):
@@ -109,19 +147,45 @@ class FakeGoogle:
                 self.end_headers()
                 self.wfile.write(payload)
 
+            def _error(self, status, reason, message=None, headers=None):
+                self._send(status, {"error": {"code": status, "message": message or reason,
+                                              "errors": [{"reason": reason, "message": message or reason}]}},
+                           headers=headers)
+
             def _injected_failure(self):
-                for index, (fragment, status, retry_after) in enumerate(fake.failures):
-                    if fragment in self.path:
-                        del fake.failures[index]
-                        headers = {"Retry-After": retry_after} if retry_after is not None else {}
-                        reason = "rateLimitExceeded" if status in (403, 429) else "backendError"
-                        self._send(status, {"error": {"code": status, "message": reason,
-                                                      "errors": [{"reason": reason}]}}, headers=headers)
-                        return True
-                return False
+                with fake._lock:
+                    for index, (fragment, status, retry_after, reason) in enumerate(fake.failures):
+                        if fragment in self.path:
+                            del fake.failures[index]
+                            break
+                    else:
+                        return False
+                headers = {"Retry-After": retry_after} if retry_after is not None else {}
+                default = "rateLimitExceeded" if status in (403, 429) else "invalid" if status == 400 else "backendError"
+                self._error(status, reason or default, headers=headers)
+                return True
+
+            def _send_content(self, file, content, content_type):
+                """The bytes of a download or export; a Range request gets that part only (206)."""
+                with fake._lock:
+                    fake.downloads.append(file.id)
+                wanted = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
+                if wanted is None:
+                    with fake._lock:
+                        fake.served_ranges.append((file.id, 0, len(content) - 1))
+                    return self._send(200, content, content_type=content_type)
+                if not content:
+                    return self._send(416, b"", content_type=content_type, headers={"Content-Range": "bytes */0"})
+                first = int(wanted[1])
+                last = min(int(wanted[2]) if wanted[2] else len(content) - 1, len(content) - 1)
+                with fake._lock:
+                    fake.served_ranges.append((file.id, first, last))
+                self._send(206, content[first:last + 1], content_type=content_type,
+                           headers={"Content-Range": f"bytes {first}-{last}/{len(content)}"})
 
             def do_POST(self):
-                fake.requests.append("POST " + self.path)
+                with fake._lock:
+                    fake.requests.append("POST " + self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
                 path = urlparse(self.path).path
@@ -152,7 +216,8 @@ class FakeGoogle:
                 self._send(200, body)
 
             def do_GET(self):
-                fake.requests.append("GET " + self.path)
+                with fake._lock:
+                    fake.requests.append("GET " + self.path)
                 parsed = urlparse(self.path)
                 query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
                 if parsed.path == "/authorize":
@@ -183,11 +248,11 @@ class FakeGoogle:
                     if file.broken:
                         return self._send(500, {"error": {"code": 500, "message": "backendError"}})
                     if rest[2:] == ["export"]:
-                        fake.downloads.append(file.id)
-                        return self._send(200, file.content, content_type=query.get("mimeType", "text/plain"))
+                        if len(file.content) > fake.export_limit:
+                            return self._error(403, "exportSizeLimitExceeded", "This file is too large to be exported.")
+                        return self._send_content(file, file.content, query.get("mimeType", "text/plain"))
                     if query.get("alt") == "media":
-                        fake.downloads.append(file.id)
-                        return self._send(200, file.content, content_type=file.mime_type)
+                        return self._send_content(file, file.content, file.mime_type)
                     return self._send(200, file.resource())
                 self._send(404, {"error": {"code": 404, "message": "File not found"}})
 
@@ -204,25 +269,61 @@ class FakeGoogle:
             def _list_files(self, query):
                 q = query.get("q", "")
                 want_folders = f"mimeType = '{FOLDER}'" in q
-                files = [f for f in fake.files.values() if not f.trashed and (f.mime_type == FOLDER) == want_folders]
-                if query.get("includeItemsFromAllDrives") != "true":
+                all_drives = query.get("includeItemsFromAllDrives") == "true"
+                corpora = query.get("corpora", "user")
+                if corpora == "drive" and not (all_drives and query.get("driveId")):
+                    return self._error(400, "invalid", "corpora=drive needs driveId and includeItemsFromAllDrives")
+                files = [f for f in list(fake.files.values())
+                         if not f.trashed and (f.mime_type == FOLDER) == want_folders]
+                if not all_drives or corpora == "user":
                     files = [f for f in files if f.drive_id is None]
-                folders = re.findall(r"'([^']+)' in parents", q)
+                elif corpora == "drive":
+                    files = [f for f in files if f.drive_id == query["driveId"]]
+                folders = set(re.findall(r"'([^']+)' in parents", q))
                 if folders:
-                    files = [f for f in files if set(f.parents) & set(folders)]
-                self._send_page([f.resource() for f in files], "files", query)
+                    files = [f for f in files if not folders.isdisjoint(f.parents)]
+                incomplete = False
+                with fake._lock:
+                    for index, fragment in enumerate(fake.incomplete):
+                        if fragment in self.path:
+                            del fake.incomplete[index]
+                            incomplete = True
+                            break
+                self._send_page([f.resource() for f in files], "files", query, incomplete=incomplete)
 
-            def _send_page(self, items, key, query):
-                start = int(query.get("pageToken") or 0)
-                size = min(int(query.get("pageSize") or 100), fake.page_size_cap)
+            def _page_size(self, query):
+                size = min(int(query.get("pageSize") or 100), 1000)
+                return min(size, fake.page_size_cap) if fake.page_size_cap else size
+
+            def _page_start(self, query):
+                """Page tokens look opaque ("p" + offset); any other value is refused, as Google does."""
+                token = query.get("pageToken")
+                if not token:
+                    return 0
+                if not re.fullmatch(r"p\d+", token):
+                    return None
+                return int(token[1:])
+
+            def _send_page(self, items, key, query, incomplete=False):
+                start = self._page_start(query)
+                if start is None:
+                    return self._error(400, "invalid", "Invalid Value")
+                size = self._page_size(query)
                 body = {key: items[start:start + size]}
-                if start + size < len(items):
-                    body["nextPageToken"] = str(start + size)
+                if query.get("pageToken") in fake.repeating_tokens:
+                    body["nextPageToken"] = query["pageToken"]
+                elif start + size < len(items):
+                    body["nextPageToken"] = f"p{start + size}"
+                if incomplete:
+                    body["incompleteSearch"] = True
                 self._send(200, body)
 
             def _list_changes(self, query):
-                start = int(query["pageToken"])
-                size = min(int(query.get("pageSize") or 100), fake.page_size_cap)
+                token = query.get("pageToken", "")
+                if not token.isdigit() or int(token) > len(fake.changes):
+                    return self._error(400, "invalid", "Invalid Value")
+                start = int(token)
+                size = self._page_size(query)
                 page = fake.changes[start:start + size]
                 items = []
                 for change in page:
@@ -231,7 +332,9 @@ class FakeGoogle:
                         item["file"] = fake.files[change["fileId"]].resource()
                     items.append(item)
                 body = {"changes": items}
-                if start + size < len(fake.changes):
+                if token in fake.repeating_tokens:
+                    body["nextPageToken"] = token
+                elif start + size < len(fake.changes):
                     body["nextPageToken"] = str(start + size)
                 else:
                     body["newStartPageToken"] = str(len(fake.changes))

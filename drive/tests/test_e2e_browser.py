@@ -107,3 +107,55 @@ def test_login_connect_drive_sync_and_search_in_a_browser(
     assert first.locator("strong").inner_text() == "Harbour log"
     assert SENTENCE in first.locator("p.snippet").inner_text()
     assert first.locator("small").inner_text().startswith("drive")
+
+
+STRICT_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; object-src 'none'"
+
+
+def test_sync_progress_updates_without_a_reload_under_a_strict_csp(
+    live_server, fake_google, embedder, make_connection, chromium_page
+):
+    """The page's progress numbers follow the database while a sync runs, through the static
+    script and the JSON endpoint, with a Content-Security-Policy that forbids inline scripts."""
+    from drive.services import listing, processing, runs
+
+    connection = off_the_loop(make_connection, "olga", token=fake_google.grant("olga@gmail.example"))
+    off_the_loop(lambda: (connection.user.set_password("correct horse battery"), connection.user.save()))
+    for n in range(7):
+        fake_google.put_file(FakeFile(f"n{n}", f"Note {n}", "text/plain", f"Note {n} about tides.".encode()))
+    page = chromium_page
+    blocked = []
+    # The page shell's inline styles are refused as well; what matters here: no script or fetch is.
+    page.on("console", lambda message: blocked.append(message.text)
+            if "script-src" in message.text or "connect-src" in message.text else None)
+
+    def with_strict_csp(route):
+        response = route.fetch()
+        route.fulfill(response=response, headers={**response.headers, "content-security-policy": STRICT_CSP})
+
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("input[name=username]", "olga")
+    page.fill("input[name=password]", "correct horse battery")
+    page.click("button:has-text('Log in')")
+    page.wait_for_load_state()
+    page.route(live_server.url + "/drive/", with_strict_csp)
+    page.goto(live_server.url + "/drive/")
+    found = page.locator("[data-field=found]")
+    assert found.inner_text() == "0" and page.locator("[data-field=last_sync_text]").inner_text() == "never"
+    page.evaluate("window.notReloaded = true")
+
+    run = off_the_loop(lambda: runs.start_or_join(connection)[0])
+    off_the_loop(listing.list_slice, run_id=run.pk)  # the listing finds the files (pages of 2)
+    expect = sync_api.expect
+    expect(found).to_have_text("7")
+    assert page.locator("[data-field=phase_label]").inner_text() in ("Listing files", "Processing files")
+    off_the_loop(processing.process_batches, run_id=run.pk)
+    expect(page.locator("[data-field=done]")).to_have_text("7")
+    expect(page.locator("[data-field=phase_label]")).to_have_text("Up to date")
+    assert page.locator("[data-field=chunks_waiting]").inner_text() == "7"
+    assert page.locator("[data-field=last_sync_text]").inner_text() != "never"
+    assert page.evaluate("window.notReloaded") is True  # updated in place, not by reloading
+    assert blocked == []
+    html = page.content()
+    assert '<script src="/static/drive/progress.js" defer=""></script>' in html
+    assert "<script>" not in html and "onclick" not in html

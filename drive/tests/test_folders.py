@@ -7,7 +7,7 @@ from django.test import Client
 
 from chunks.models import Document
 from drive.models import DriveConnection
-from drive.services import sync
+from drive.services import listing
 from drive.services.sync import sync_connection
 from drive.services.tokens import REVOKED_MESSAGE
 from drive.tests.fake_google import FakeFile
@@ -144,7 +144,7 @@ def synced_user(drive_user, embedder):
 
 
 def test_a_chosen_folder_includes_everything_below_it(fake_google, synced_user, folders, monkeypatch):
-    monkeypatch.setattr(sync, "PARENTS_PER_QUERY", 2)  # 3 folders in scope → 2 bounded queries
+    monkeypatch.setattr(listing, "PARENTS_PER_QUERY", 2)  # 3 folders in scope → 2 bounded queries
     synced_user.folder_ids = ["F-projects"]
     synced_user.save()
     fake_google.put_file(FakeFile("deep", "Deep", "text/plain", b"two folders down", parents=["F-2026"]))
@@ -199,3 +199,15 @@ def test_narrowing_the_choice_removes_what_is_now_outside(fake_google, synced_us
     assert post_picker(user_client, {"scope": "folders", "folder": ["F-projects"]}).status_code == 302
     sync_connection(connection_id=synced_user.pk)
     assert docs(synced_user) == {"r"}
+
+
+def test_changing_the_folder_choice_during_a_sync_stops_it(fake_google, synced_user, folders, user_client):
+    from drive.models import SyncRun
+    from drive.services import runs
+
+    run, _ = runs.start_or_join(synced_user)
+    assert post_picker(user_client, {"scope": "folders", "folder": ["F-projects"]}).status_code == 302
+    run.refresh_from_db()
+    assert run.phase == SyncRun.Phase.STOPPED and "folder choice changed" in run.last_error
+    sync_connection(connection_id=synced_user.pk)  # the next sync lists the new choice in full
+    assert synced_user.sync_runs.first().kind == SyncRun.Kind.FULL

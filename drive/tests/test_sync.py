@@ -3,6 +3,7 @@ import pytest
 from chunks.models import Chunk, Document, VectorDeletion
 from drive.models import DriveConnection
 from drive.services.sync import sync_connection
+from drive.services.tokens import REVOKED_MESSAGE
 from drive.tasks import enqueue_connected_syncs
 from drive.tests.fake_google import FakeFile
 
@@ -79,7 +80,7 @@ def test_revoked_grant_needs_reconnect_without_retries(fake_google, drive_user, 
     fake_google.refresh_tokens.pop(drive_user.refresh_token)
     fake_google.put_file(FakeFile("x", "X", "text/plain", b"some text"))
     result = sync_connection(connection_id=drive_user.pk)
-    assert result.stopped == "grant revoked" and recorded_sleeps == []
+    assert result.stopped == REVOKED_MESSAGE and recorded_sleeps == []
     assert sum(r.startswith("POST /token") for r in fake_google.requests) == 1
     drive_user.refresh_from_db()
     assert drive_user.status == DriveConnection.Status.NEEDS_RECONNECT and "reconnect" in drive_user.status_message

@@ -30,7 +30,7 @@ def test_wildcard_allowed_hosts_is_an_error_in_production(tmp_path):
     assert "ragbase.E011" in result.stderr
 
 
-def test_q_retry_not_above_timeout_is_an_error(settings, db):  # db: drive.W002 reads social-auth rows
+def test_q_retry_not_above_timeout_is_an_error(settings):
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "timeout": 600, "retry": 600}
     assert "ragbase.E010" in [m.id for m in run_checks()]
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "retry": 660}
@@ -38,7 +38,7 @@ def test_q_retry_not_above_timeout_is_an_error(settings, db):  # db: drive.W002 
 
 
 @pytest.mark.parametrize("name", ["OUTBOX_BATCH_SIZE", "OUTBOX_DRAIN_THREADS", "OUTBOX_MAX_ATTEMPTS"])
-def test_outbox_settings_below_one_are_errors(settings, name, db):
+def test_outbox_settings_below_one_are_errors(settings, name):
     assert "ragbase.E012" not in [m.id for m in run_checks()]
     setattr(settings, name, 0)
     errors = [m for m in run_checks() if m.id == "ragbase.E012"]
