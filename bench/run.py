@@ -192,7 +192,7 @@ def section_drain_and_storage(args):
 def section_latency(args, user, embedder):
     from django.test import Client
 
-    from chunks.outbox import ensure_index_ready
+    from chunks.vector_index import ensure_index_ready
     from chunks.vector_index.base import QueryFilter, SearchMode
     from search.services import search
 

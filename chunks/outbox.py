@@ -23,10 +23,9 @@ from django.conf import settings
 from django.db import connection, connections, transaction
 
 from chunks.models import Chunk
-from chunks.vector_index import VectorIndex, VectorPoint, VectorStoreUnavailable, get_vector_index
+from chunks.vector_index import VectorIndex, VectorPoint, VectorStoreUnavailable, ensure_index_ready
 
 log = logging.getLogger(__name__)
-_ensure_lock = threading.Lock()
 _DENSE, _SPARSE_INDICES, _SPARSE_VALUES = (
     Chunk._meta.get_field(name) for name in ("dense_vector", "sparse_indices", "sparse_values")
 )
@@ -99,23 +98,6 @@ class DrainResult:
         self.store_unavailable |= other.store_unavailable
         self.errors.extend(other.errors)
         return self
-
-
-def ensure_index_ready(index: VectorIndex | None = None, *, dense_dim=None, model_id=None) -> VectorIndex:
-    """Make sure the collection exists for the embedder's vectors (once per index object). The
-    embedder is imported only when dim/model are not given, so tests need no models."""
-    index = index or get_vector_index()
-    if not index.ready:
-        # Concurrent first requests (threads of one server) must not create the collection twice.
-        with _ensure_lock:
-            if not index.ready:
-                if dense_dim is None or model_id is None:
-                    from chunks.embedding import get_embedder
-
-                    embedder = get_embedder()
-                    dense_dim, model_id = embedder.dense_dim, embedder.model_id
-                index.ensure_collection(dense_dim=dense_dim, model_id=model_id)
-    return index
 
 
 def _record_metrics(batch: DrainResult) -> None:

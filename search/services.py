@@ -12,8 +12,7 @@ from django.conf import settings
 
 from chunks.embedding import get_embedder
 from chunks.models import Chunk, SyncStatus
-from chunks.outbox import ensure_index_ready
-from chunks.vector_index import QueryFilter, SearchMode
+from chunks.vector_index import QueryFilter, SearchMode, ensure_index_ready
 from ragbase.metrics import SEARCH_LATENCY
 
 logger = logging.getLogger(__name__)

@@ -127,7 +127,7 @@ def test_concurrent_first_searches_create_the_collection_once(vector_index):
     """Threads of a fresh server all ask for the index at once; none may fail."""
     import threading
 
-    from chunks.outbox import ensure_index_ready
+    from chunks.vector_index import ensure_index_ready
 
     calls, errors = [], []
     original = vector_index.ensure_collection

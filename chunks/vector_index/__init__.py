@@ -1,10 +1,14 @@
-"""The seam to the vector store. Callers use `get_vector_index()` and the types in `base`.
+"""The seam to the vector store. Callers use `get_vector_index()` (or `ensure_index_ready()`, which
+also makes sure the collection exists) and the types in `base`.
 
 `QDRANT_URL` set → the server backend (any process may use it); unset → the embedded engine in
 `QDRANT_PATH`, which only one process (`manage.py serve`) may open.
 """
 import threading
 
+from django.conf import settings
+
+from chunks.embedding import get_embedder
 from chunks.vector_index.base import (  # noqa: F401
     CollectionMismatch,
     IndexHealth,
@@ -17,14 +21,14 @@ from chunks.vector_index.base import (  # noqa: F401
 )
 
 _lock = threading.Lock()
+_ensure_lock = threading.Lock()
 _process_index: VectorIndex | None = None
 
 
 def build_vector_index(*, url=None, api_key=None, path=None, collection, timeout=None) -> VectorIndex:
     """A new index: the server backend when `url` is given, else the embedded engine in `path`."""
+    # Each backend's library is imported only when it is used (qdrant-client alone takes ~1 s).
     if url:
-        from django.conf import settings
-
         from chunks.vector_index.qdrant_server import ServerVectorIndex
 
         return ServerVectorIndex(
@@ -36,8 +40,6 @@ def build_vector_index(*, url=None, api_key=None, path=None, collection, timeout
 
 
 def uses_embedded_store() -> bool:
-    from django.conf import settings
-
     return not settings.QDRANT_URL
 
 
@@ -47,8 +49,6 @@ def get_vector_index() -> VectorIndex:
     global _process_index
     with _lock:
         if _process_index is None:
-            from django.conf import settings
-
             _process_index = build_vector_index(
                 url=settings.QDRANT_URL,
                 api_key=settings.QDRANT_API_KEY,
@@ -71,3 +71,18 @@ def reset_vector_index() -> None:
     previous = set_vector_index(None)
     if previous is not None:
         previous.close()
+
+
+def ensure_index_ready(index: VectorIndex | None = None, *, dense_dim=None, model_id=None) -> VectorIndex:
+    """`index` (default: the process-wide one) with its collection made for the embedder's vectors,
+    ensured once per index object. The embedder's models load only when dim/model are not given."""
+    index = index or get_vector_index()
+    if not index.ready:
+        # Concurrent first requests (threads of one server) must not create the collection twice.
+        with _ensure_lock:
+            if not index.ready:
+                if dense_dim is None or model_id is None:
+                    embedder = get_embedder()
+                    dense_dim, model_id = embedder.dense_dim, embedder.model_id
+                index.ensure_collection(dense_dim=dense_dim, model_id=model_id)
+    return index

@@ -2,8 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from chunks.outbox import ensure_index_ready
-from chunks.vector_index import VectorStoreUnavailable
+from chunks.vector_index import VectorStoreUnavailable, ensure_index_ready
 
 
 class Command(BaseCommand):
