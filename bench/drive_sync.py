@@ -60,7 +60,7 @@ def one_run(record, fake, user, *, workers: int, documents: int, sample: list[st
     from django_q.models import Task
 
     from chunks.models import Chunk
-    from chunks.outbox_triggers import OwnerDrainThread
+    from chunks.outbox.wakeup import OwnerDrainThread
     from drive.models import DriveConnection, SyncRun
 
     connection = DriveConnection(user=user, google_email=f"{user.username}@gmail.example")

@@ -5,7 +5,7 @@
 
 Runs on its own throw-away embedded PostgreSQL and qdrant-edge store in a temp dir. Chunks are
 pre-embedded (random vectors, ~60 sparse terms, ~700 characters of text) and inserted with SQL;
-the drain is the real `chunks.outbox.drain`. Storage is pg_total_relation_size of the chunk
+the drain is the real `chunks.outbox.drain.drain`. Storage is pg_total_relation_size of the chunk
 table (heap + TOAST + indexes), after VACUUM FULL in both states so dead tuples don't count.
 """
 import argparse
@@ -114,7 +114,7 @@ def measure(*, chunks, dim, batch_size=512, threads=None, index, profile=False) 
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from chunks.outbox import drain
+    from chunks.outbox.drain import drain
     from ragbase.startup import settle_long_lived_objects
 
     owner = get_user_model().objects.create_user(f"drain-bench-{time.monotonic_ns()}")

@@ -68,7 +68,7 @@ def section_quality(args, user):
 
     from chunks.embedding import get_embedder
     from chunks.models import Document
-    from chunks.outbox import drain
+    from chunks.outbox.drain import drain
     from chunks.services.ingestion import IngestItem, ingest_batch
     from search.services import search
 
@@ -129,7 +129,7 @@ def _score_run(name, run, qrels, evaluator):
 def synthetic_corpus(user, n, dim):  # baseline rows are added before the drain empties the vectors
     from django.db import connection
 
-    from chunks.outbox import drain
+    from chunks.outbox.drain import drain
 
     add_pending_chunks(owner=user, source_id=f"synthetic-{n}", n=n, dim=dim)
     table_bytes, rows_n = pgvector_baseline.build(owner_id=user.pk, dim=dim)
@@ -242,7 +242,7 @@ def section_latency(args, user, embedder):
 
 def section_ingestion(args, user, embedder):
     from chunks.models import Chunk
-    from chunks.outbox import drain
+    from chunks.outbox.drain import drain
     from chunks.services.ingestion import IngestItem, ingest_batch
 
     corpus, _, _ = load_nfcorpus(True)

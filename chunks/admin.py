@@ -2,18 +2,19 @@ from django.contrib import admin, messages
 from django.db.models import Count
 
 from chunks.models import Chunk, Document, VectorDeletion
-from chunks.outbox_ops import outbox_health, retry_failed
+from chunks.outbox.enqueue import requeue_failed
+from chunks.outbox.stats import stats
 
 
 @admin.action(description="Retry pushing FAILED chunks to the vector store")
 def retry_failed_chunks(modeladmin, request, queryset):
-    count = retry_failed(chunks=Chunk.objects.filter(pk__in=queryset.values("pk")))
+    count = requeue_failed(chunks=Chunk.objects.filter(pk__in=queryset.values("pk")))
     modeladmin.message_user(request, f"{count} failed chunk(s) queued again.", messages.SUCCESS)
 
 
 @admin.action(description="Retry pushing the FAILED chunks of these documents")
 def retry_failed_document_chunks(modeladmin, request, queryset):
-    count = retry_failed(chunks=Chunk.objects.filter(document__in=queryset))
+    count = requeue_failed(chunks=Chunk.objects.filter(document__in=queryset))
     modeladmin.message_user(request, f"{count} failed chunk(s) queued again.", messages.SUCCESS)
 
 
@@ -68,7 +69,7 @@ class ChunkAdmin(admin.ModelAdmin):
         return f"dense {len(chunk.dense_vector)}d, sparse {len(chunk.sparse_indices or [])} terms"
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "outbox_health": outbox_health()}
+        extra_context = {**(extra_context or {}), "outbox_stats": stats()}
         return super().changelist_view(request, extra_context=extra_context)
 
 

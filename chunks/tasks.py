@@ -1,8 +1,8 @@
 """django-q2 tasks of the chunks app (thin: the work is in the services and chunks.outbox)."""
 import logging
 
-from chunks.outbox import drain
-from chunks.outbox_triggers import wake_owner
+from chunks.outbox.drain import drain
+from chunks.outbox.wakeup import wake_owner
 from chunks.services.ingestion import ingest_stored_document
 from chunks.vector_index import uses_embedded_store
 
@@ -21,3 +21,9 @@ def drain_outbox() -> str:
         return "embedded mode: woke the owner's drain thread"
     result = drain()
     return f"synced {result.synced}, deleted {result.deleted}, deferred {result.deferred}, failed {result.failed}"
+
+
+def enqueue_drain() -> None:
+    from django_q.tasks import async_task
+
+    async_task("chunks.tasks.drain_outbox", task_name="outbox drain (triggered)")

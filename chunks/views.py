@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from chunks.api.views import documents_with_counts
-from chunks.deletions import delete_document
+from chunks.outbox.enqueue import delete_document
 from chunks.models import Document
 from chunks.services.ingestion import queue_upload
 from chunks.uploads import stored_upload_bytes, upload_refusal

@@ -2,9 +2,8 @@
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
-from django.utils import timezone
 
-from chunks.models import Chunk, SyncStatus
+from chunks.outbox.stats import stats as outbox_stats
 from chunks.vector_index import get_vector_index
 
 
@@ -34,15 +33,9 @@ def _check_vector_store():
 
 def _check_outbox():
     try:
-        oldest = (
-            Chunk.objects.filter(sync_status=SyncStatus.PENDING)
-            .order_by("created_at")
-            .values_list("created_at", flat=True)
-            .first()
-        )
+        age = outbox_stats().oldest_pending_age_seconds or 0.0
     except Exception as exc:
         return {"ok": False, "detail": str(exc)}
-    age = (timezone.now() - oldest).total_seconds() if oldest else 0.0
     limit = settings.READY_MAX_OUTBOX_AGE_SECONDS
     return {"ok": age <= limit, "oldest_pending_age_seconds": round(age, 1), "max_age_seconds": limit}
 

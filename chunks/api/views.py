@@ -4,7 +4,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from chunks.deletions import delete_document
+from chunks.outbox.enqueue import delete_document
 from chunks.models import Document, SyncStatus
 from chunks.services.ingestion import queue_upload
 from chunks.uploads import upload_refusal

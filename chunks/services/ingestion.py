@@ -13,11 +13,11 @@ from django.conf import settings
 from django.db import transaction
 
 from chunks.chunking import TextChunk, chunk_text
-from chunks.deletions import delete_chunks
+from chunks.outbox.enqueue import delete_chunks
+from chunks.outbox.wakeup import notify
 from chunks.embedding import get_embedder
 from chunks.extraction import ExtractionError, extract_text, guess_mime_type
 from chunks.models import Chunk, Document
-from chunks.signals import outbox_has_work
 from chunks.uploads import forget_stored_file
 
 logger = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ def write_documents(*, prepared: list[PreparedDocument]) -> list[Document]:
         for document in Document.objects.filter(pk__in=[d.pk for d in failed]).exclude(file=""):
             forget_stored_file(document)
         if changed:
-            transaction.on_commit(lambda: outbox_has_work.send(sender=Chunk))
+            notify()
     stored = Document.objects.in_bulk([document.pk for document in saved])
     return [stored[documents[_key(entry.item)].pk] for entry in prepared]
 

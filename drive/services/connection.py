@@ -8,7 +8,7 @@ from django.db import transaction
 from drive.crypto import DecryptionError
 from drive.models import DriveConnection, SyncRun
 from drive.services.files import drive_documents
-from chunks.deletions import delete_document
+from chunks.outbox.enqueue import delete_document
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from googleapiclient.errors import HttpError
 from googleapiclient.http import MediaIoBaseDownload
 
-from chunks.deletions import delete_document
+from chunks.outbox.enqueue import delete_document
 from chunks.models import Document
 from drive.models import DriveFile
 from drive.services.google_api import describe, error_reasons, execute

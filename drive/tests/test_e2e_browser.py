@@ -62,7 +62,7 @@ def chromium_page(live_server):
 def test_login_connect_drive_sync_and_search_in_a_browser(
     live_server, fake_google, vector_index, embedder, django_user_model, chromium_page
 ):
-    from chunks.outbox import drain
+    from chunks.outbox.drain import drain
     from drive.models import DriveConnection
 
     off_the_loop(django_user_model.objects.create_user, "nora", password="correct horse battery")

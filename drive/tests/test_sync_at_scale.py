@@ -222,7 +222,7 @@ def test_the_page_shows_the_database_numbers_while_a_sync_runs(fake_google, make
     assert any(0 < done < found for _, done, found in seen)  # compared mid-run, not only at the ends
     assert {phase for phase, _, _ in seen} >= {"Listing files", "Processing files", "Up to date"}
     assert seen[-1][1:] == (30, 31)
-    from chunks.outbox import drain
+    from chunks.outbox.drain import drain
 
     drain(index=vector_index)
     compare()

@@ -17,7 +17,7 @@ import pytest
 from django.db import connection as db
 
 from chunks.models import Chunk, Document, VectorDeletion
-from chunks.outbox import drain
+from chunks.outbox.drain import drain
 from drive.models import SyncRun
 from drive.tests.fake_google import FakeFile
 

@@ -54,7 +54,7 @@ def test_json_log_format(tmp_path):
 def test_drain_counts_pushed_points(vector_index, embedder, django_user_model):
     from prometheus_client import REGISTRY
 
-    from chunks.outbox import drain
+    from chunks.outbox.drain import drain
     from chunks.services.ingestion import ingest_content
 
     owner = django_user_model.objects.create_user("d")

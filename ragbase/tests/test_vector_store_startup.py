@@ -27,8 +27,8 @@ def test_a_second_owner_of_the_embedded_store_is_refused_in_one_line(tmp_path):
 
 @pytest.mark.django_db
 def test_serve_indexes_the_embedded_store_before_serving_unless_turned_off(vector_index, settings):
-    from chunks.outbox import drain
-    from chunks.tests.outbox_helpers import ensured, make_chunks
+    from chunks.outbox.drain import drain
+    from chunks.tests.outbox.faulty_index import ensured, make_chunks
     from ragbase.management.commands.serve import index_embedded_store_at_start
 
     settings.QDRANT_INDEX_ON_START = False

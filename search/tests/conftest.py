@@ -12,7 +12,7 @@ def make_user(db, django_user_model):
 @pytest.fixture
 def add_document(vector_index, embedder):
     """Ingest a text document for a user; drained into the test's vector store unless drain_now=False."""
-    from chunks.outbox import drain
+    from chunks.outbox.drain import drain
     from chunks.services.ingestion import ingest_content
 
     def add(owner, text, *, title="Doc", source_id=None, drain_now=True, **fields):

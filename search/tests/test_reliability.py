@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
 from chunks.models import Chunk
-from chunks.outbox import drain
+from chunks.outbox.drain import drain
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db]
 

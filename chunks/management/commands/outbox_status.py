@@ -1,13 +1,13 @@
 from django.core.management.base import BaseCommand
 
-from chunks.outbox_ops import outbox_health
+from chunks.outbox.stats import stats
 
 
 class Command(BaseCommand):
     help = "Show the outbox at a glance: chunks per status, oldest PENDING age, last error, deletions."
 
     def handle(self, *args, **options):
-        health = outbox_health()
+        health = stats()
         for status, count in health.counts.items():
             self.stdout.write(f"{status:<8} {count}")
         age = health.oldest_pending_age_seconds

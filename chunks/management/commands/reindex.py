@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from chunks.models import Chunk
-from chunks.outbox_ops import reindex
+from chunks.services.rebuild import rebuild_collection
 
 
 class Command(BaseCommand):
@@ -18,7 +18,7 @@ class Command(BaseCommand):
             "pushed": tqdm(total=total, unit="chunk", desc="push", disable=None),
         }
         try:
-            result = reindex(progress=lambda stage, n: bars[stage].update(n))
+            result = rebuild_collection(progress=lambda stage, n: bars[stage].update(n))
         finally:
             for bar in bars.values():
                 bar.close()

@@ -65,7 +65,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("ensure_superuser")
         call_command("collectstatic", interactive=False, verbosity=0)
-        from chunks.outbox_triggers import OwnerDrainThread
+        from chunks.outbox.wakeup import OwnerDrainThread
         from chunks.vector_index import uses_embedded_store
 
         # Load what every request needs now, not on the first search, then settle it.

@@ -10,7 +10,7 @@ from tqdm import tqdm
 from chunks.beir import read_qrels, read_queries
 from chunks.embedding import get_embedder
 from chunks.management.commands.load_beir import load_corpus
-from chunks.outbox import drain
+from chunks.outbox.drain import drain
 from chunks.vector_index import build_vector_index
 from search.evaluation import MEASURES, evaluate_mode
 

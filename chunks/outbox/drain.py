@@ -1,4 +1,4 @@
-"""The outbox drain: PENDING chunks → vector store → SYNCED with their vectors set to NULL.
+"""The drain: PENDING chunks → vector store → SYNCED with their vectors set to NULL.
 
 One batch = one transaction: claim rows with `FOR UPDATE SKIP LOCKED` (so concurrent drains never
 take the same rows, and never carry the same point in two in-flight batches), upsert them

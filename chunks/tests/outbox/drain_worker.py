@@ -10,8 +10,8 @@ import django
 def main(store_folder):
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ragbase.settings")
     django.setup()
-    from chunks.outbox import drain
-    from chunks.tests.outbox_helpers import WrappedIndex, ensured
+    from chunks.outbox.drain import drain
+    from chunks.tests.outbox.faulty_index import WrappedIndex, ensured
     from chunks.vector_index.qdrant_server import ServerVectorIndex
 
     class HangingIndex(WrappedIndex):

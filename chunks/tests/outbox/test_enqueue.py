@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from chunks.deletions import delete_chunks, delete_document
+from chunks.outbox.enqueue import delete_chunks, delete_document
 from chunks.models import Chunk, Document, VectorDeletion
 
 

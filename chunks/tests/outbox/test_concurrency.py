@@ -12,10 +12,10 @@ import pytest
 from django.db import connection, connections
 
 from chunks.models import Chunk, SyncStatus
-from chunks.outbox import drain
-from chunks.tests.outbox_helpers import WrappedIndex, ensured, make_chunks, stored_ids
+from chunks.outbox.drain import drain
+from chunks.tests.outbox.faulty_index import WrappedIndex, ensured, make_chunks, stored_ids
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 RELIABILITY_CHUNKS = int(os.environ.get("RAGBASE_RELIABILITY_CHUNKS", "4000"))
 
 
@@ -99,7 +99,7 @@ def test_a_worker_killed_while_holding_a_claim_strands_nothing(vector_index, tmp
     url = urlsplit(os.environ["DATABASE_URL"])
     env = dict(os.environ, DATABASE_URL=urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"])))
     worker = subprocess.Popen(
-        [sys.executable, "-m", "chunks.tests.drain_worker", str(tmp_path / "worker-store"), "20"],
+        [sys.executable, "-m", "chunks.tests.outbox.drain_worker", str(tmp_path / "worker-store"), "20"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
     )
     try:

@@ -3,10 +3,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chunks.deletions import delete_document
+from chunks.outbox.enqueue import delete_document
 from chunks.models import Chunk, Document, SyncStatus, VectorDeletion
-from chunks.outbox import drain
-from chunks.tests.outbox_helpers import FlakyIndex, RejectingIndex, SimulatedCrash, ensured, make_chunks, stored_ids
+from chunks.outbox.drain import drain
+from chunks.tests.outbox.faulty_index import FlakyIndex, RejectingIndex, SimulatedCrash, ensured, make_chunks, stored_ids
 from chunks.vector_index import QueryFilter
 
 

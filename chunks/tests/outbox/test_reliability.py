@@ -5,10 +5,10 @@ import random
 
 import pytest
 
-from chunks.deletions import delete_document
+from chunks.outbox.enqueue import delete_document
 from chunks.models import Chunk, Document, SyncStatus, VectorDeletion
-from chunks.outbox import drain
-from chunks.tests.outbox_helpers import FlakyIndex, SimulatedCrash, ensured, make_chunks, stored_ids
+from chunks.outbox.drain import drain
+from chunks.tests.outbox.faulty_index import FlakyIndex, SimulatedCrash, ensured, make_chunks, stored_ids
 
 
 @pytest.mark.reliability

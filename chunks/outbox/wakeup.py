@@ -1,22 +1,25 @@
-"""What starts a drain.
+"""Waking the drain.
 
-Server mode (QDRANT_URL set): every process may reach Qdrant, so `outbox_has_work` enqueues the
-`chunks.tasks.drain_outbox` django-q2 task (a drain with nothing due costs one SELECT; row locks
-keep concurrent drains apart), and the "outbox drain" schedule catches anything missed.
+Whatever puts work in the outbox calls `notify()`; once the transaction commits, the drain is
+woken in the way the mode allows:
 
-Embedded mode: only the `manage.py serve` process owns the vector store. It runs an
-`OwnerDrainThread` that drains on wake-up or every OUTBOX_POLL_SECONDS. Other processes (the
-django-q2 workers that ingest) never open the store: the signal and the scheduled task send a
-Postgres `NOTIFY ragbase_outbox`, which the owner thread LISTENs for, so a new document is
-searchable within a second or so.
+- Server mode (QDRANT_URL set): every process may reach Qdrant, so the `chunks.tasks.drain_outbox`
+  django-q2 task is enqueued (a drain with nothing due costs one SELECT; row locks keep
+  concurrent drains apart), and the "outbox drain" schedule catches anything missed.
+- Embedded mode: only the `manage.py serve` process owns the vector store. It runs an
+  `OwnerDrainThread` that drains on wake-up or every OUTBOX_POLL_SECONDS. Other processes (the
+  django-q2 workers that ingest) never open the store: they send a Postgres
+  `NOTIFY ragbase_outbox`, which the owner thread LISTENs for, so a change is pushed within a
+  second or so.
 """
 import logging
 import threading
 
 import psycopg
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections, transaction
 
+from chunks.outbox.drain import drain
 from chunks.vector_index import uses_embedded_store
 
 log = logging.getLogger(__name__)
@@ -24,20 +27,27 @@ log = logging.getLogger(__name__)
 NOTIFY_CHANNEL = "ragbase_outbox"
 
 
+def notify() -> None:
+    """Wake the drain when the current transaction commits (at once outside one): PENDING chunks
+    or deletions are waiting. However often a transaction asks, the drain is woken once."""
+    if connection.in_atomic_block and any(callback is _wake for _, callback, _ in connection.run_on_commit):
+        return
+    transaction.on_commit(_wake)
+
+
+def _wake() -> None:
+    if uses_embedded_store():
+        wake_owner()
+        return
+    from chunks.tasks import enqueue_drain  # chunks.tasks imports this module (its task wakes the owner)
+
+    enqueue_drain()
+
+
 def wake_owner() -> None:
     """Tell the embedded store's owner (whichever process it is) that the outbox has work."""
     with connection.cursor() as cursor:
         cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}")
-
-
-def on_outbox_has_work(sender=None, **kwargs) -> None:
-    """Receiver of chunks.signals.outbox_has_work (sent after the work has committed)."""
-    if uses_embedded_store():
-        wake_owner()
-        return
-    from django_q.tasks import async_task
-
-    async_task("chunks.tasks.drain_outbox", task_name="outbox drain (triggered)")
 
 
 class OwnerDrainThread(threading.Thread):
@@ -55,10 +65,6 @@ class OwnerDrainThread(threading.Thread):
         self.join(timeout)
 
     def run(self):
-        from django.db import connections
-
-        from chunks.outbox import drain
-
         listener = None
         try:
             while not self.stopping.is_set():

@@ -7,8 +7,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from chunks.models import Chunk, SyncStatus
-from chunks.outbox_ops import reindex
-from chunks.tests.outbox_helpers import ensured, make_chunks, stored_ids
+from chunks.services.rebuild import rebuild_collection
+from chunks.tests.outbox.faulty_index import ensured, make_chunks, stored_ids
 from conftest import TEST_DENSE_DIM, TEST_MODEL_ID
 
 
@@ -92,11 +92,11 @@ class HashEmbedder:
 def test_reindex_rebuilds_the_collection_from_chunk_text(vector_index_backend):
     index = ensured(vector_index_backend)
     make_chunks(20)
-    from chunks.outbox import drain
+    from chunks.outbox.drain import drain
 
     drain(index=index)
     index.drop_collection()  # the store lost everything; SYNCED chunks have no vectors left
-    result = reindex(embedder=HashEmbedder(), index=index, batch_size=7)
+    result = rebuild_collection(embedder=HashEmbedder(), index=index, batch_size=7)
     assert result.synced == 20
     assert stored_ids(index) == {str(q) for q in Chunk.objects.values_list("qdrant_id", flat=True)}
     assert not Chunk.objects.filter(dense_vector__isnull=False).exists()
@@ -104,7 +104,7 @@ def test_reindex_rebuilds_the_collection_from_chunk_text(vector_index_backend):
 
 @pytest.mark.django_db
 def test_optimize_index_keeps_every_point_and_answer(vector_index_backend):
-    from chunks.outbox import drain
+    from chunks.outbox.drain import drain
     from chunks.vector_index import QueryFilter, SearchMode
 
     index = ensured(vector_index_backend)
