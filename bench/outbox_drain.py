@@ -114,8 +114,7 @@ def measure(*, chunks, dim, batch_size=512, threads=None, index, profile=False) 
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from chunks.outbox.drain import drain
-    from ragbase.startup import settle_long_lived_objects
+    from chunks.outbox.drain import drain, settle_long_lived_objects
 
     owner = get_user_model().objects.create_user(f"drain-bench-{time.monotonic_ns()}")
     add_pending_chunks(owner=owner, source_id="bench", n=chunks, dim=dim)

@@ -7,6 +7,8 @@ class ChunksConfig(AppConfig):
     verbose_name = "Documents and chunks"
 
     def ready(self):
+        # Imported here: models (and what uses them) load only once the app registry is ready.
+        from chunks import checks, metrics  # noqa: F401  (register the system checks and the /metrics collector)
         from chunks.models import Document
         from chunks.uploads import delete_file_of_deleted_document
 

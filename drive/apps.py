@@ -7,7 +7,7 @@ class DriveConfig(AppConfig):
     verbose_name = "Google Drive"
 
     def ready(self):
-        from drive import checks  # noqa: F401  (registers the system checks)
+        from drive import checks, metrics  # noqa: F401  (register the system checks and the /metrics collector)
 
         post_migrate.connect(_ensure_schedule, sender=self)
 

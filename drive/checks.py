@@ -1,5 +1,7 @@
-"""Drive's configuration and data mistakes as Django system checks (`manage.py check`)."""
-from django.core.checks import Tags, Warning, register
+"""Drive's configuration and data mistakes as Django system checks (`manage.py check`). The sync
+settings' ids keep the ragbase. prefix they were published with (SILENCED_SYSTEM_CHECKS may name them)."""
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError
 from django.db.models import Q
 
@@ -51,3 +53,24 @@ def check_no_tokens_in_social_auth_extra_data(app_configs, databases=None, **kwa
             id="drive.W002",
         )
     ]
+
+
+@register()
+def check_drive_task_bound_fits_the_timeout(app_configs, **kwargs):
+    timeout = settings.Q_CLUSTER["timeout"]
+    problems = []
+    if not 0 < settings.DRIVE_TASK_SECONDS <= timeout / 2:
+        problems.append(Error(
+            f"DRIVE_TASK_SECONDS={settings.DRIVE_TASK_SECONDS} must be positive and at most half of "
+            f"Q_TIMEOUT_SECONDS={timeout}: the rest is room for the Google call or embedding slice in "
+            "flight when a sync task reaches its bound, before django-q2 would kill it.",
+            hint=f"Set DRIVE_TASK_SECONDS to at most {timeout // 2}, or raise Q_TIMEOUT_SECONDS.",
+            id="ragbase.E013"))
+    for name in ("DRIVE_PROCESSING_TASKS", "DRIVE_BATCH_FILES", "DRIVE_BATCH_CHUNKS", "DRIVE_LISTING_PAGES_PER_TASK"):
+        if getattr(settings, name) < 1:
+            problems.append(Error(f"{name}={getattr(settings, name)} must be at least 1.",
+                                  hint="See .env.example for the defaults.", id="ragbase.E014"))
+    if not 1 <= settings.DRIVE_PAGE_SIZE <= 1000:
+        problems.append(Error(f"DRIVE_PAGE_SIZE={settings.DRIVE_PAGE_SIZE}: Google accepts 1 to 1000.",
+                              hint="1000 (the default) lists a large Drive in the fewest calls.", id="ragbase.E015"))
+    return problems

@@ -1,4 +1,4 @@
-"""Drive's Prometheus series (the project wires the collector into /metrics):
+"""Drive's Prometheus series (ragbase.metrics serves them at /metrics):
 
   ragbase_drive_sync_errors_total               sync runs that stopped or ended with failed files
   ragbase_drive_sync_runs{phase}                runs by phase (listing, processing, waiting; done/stopped not kept)
@@ -7,8 +7,10 @@
 
 Totals only (no per-user labels): the page and the admin show each connection's numbers.
 """
-from prometheus_client import Counter
+from prometheus_client import REGISTRY, Counter
 from prometheus_client.core import GaugeMetricFamily
+
+from drive.selectors import backlog_totals
 
 DRIVE_SYNC_ERRORS = Counter("ragbase_drive_sync_errors", "Google Drive sync runs that ended in an error.")
 
@@ -16,22 +18,32 @@ DRIVE_SYNC_ERRORS = Counter("ragbase_drive_sync_errors", "Google Drive sync runs
 class DriveSyncCollector:
     """Read at scrape time from Postgres, so every replica reports the same backlog."""
 
-    def collect(self):
-        from drive.selectors import backlog_totals
+    @staticmethod
+    def _families():
+        return (
+            GaugeMetricFamily("ragbase_drive_sync_runs", "Active Drive sync runs by phase.", labels=["phase"]),
+            GaugeMetricFamily("ragbase_drive_sync_files", "Files of active Drive syncs still to process.",
+                              labels=["state"]),
+            GaugeMetricFamily("ragbase_drive_sync_oldest_heartbeat_seconds",
+                              "Seconds since the stalest active Drive sync last made progress."),
+        )
 
+    def describe(self):
+        # Registering asks for the series' names: no database query while the apps load.
+        return self._families()
+
+    def collect(self):
         try:
             totals = backlog_totals()
         except Exception:
             return  # Postgres down: /readyz says so; the scrape still returns the other series.
-        runs = GaugeMetricFamily("ragbase_drive_sync_runs", "Active Drive sync runs by phase.", labels=["phase"])
+        runs, files, oldest_heartbeat = self._families()
         for phase, count in totals.runs_by_phase.items():
             runs.add_metric([phase], count)
-        files = GaugeMetricFamily("ragbase_drive_sync_files", "Files of active Drive syncs still to process.",
-                                  labels=["state"])
         files.add_metric(["queued"], totals.queued)
         files.add_metric(["in_progress"], totals.in_progress)
-        yield runs
-        yield files
-        yield GaugeMetricFamily("ragbase_drive_sync_oldest_heartbeat_seconds",
-                                "Seconds since the stalest active Drive sync last made progress.",
-                                value=totals.oldest_heartbeat_seconds)
+        oldest_heartbeat.add_metric([], totals.oldest_heartbeat_seconds)
+        yield from (runs, files, oldest_heartbeat)
+
+
+REGISTRY.register(DriveSyncCollector())

@@ -1,6 +1,7 @@
-"""Configuration mistakes reported as Django system checks (`manage.py check`)."""
+"""The project's configuration mistakes as Django system checks (`manage.py check`): the database, the
+django-q2 cluster, the hosts. Each app registers its own (chunks.checks, drive.checks)."""
 from django.conf import settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import Error, Tags, register
 
 
 @register(Tags.database, deploy=False)
@@ -19,36 +20,6 @@ def check_database_is_postgres(app_configs, **kwargs):
 
 
 @register()
-def check_vector_store_settings(app_configs, **kwargs):
-    problems = []
-    if settings.VECTOR_DB_PROVIDER != "qdrant":
-        problems.append(
-            Error(
-                f"VECTOR_DB_PROVIDER={settings.VECTOR_DB_PROVIDER!r} is not supported.",
-                hint="Use 'qdrant' (the only provider).",
-                id="ragbase.E002",
-            )
-        )
-    if settings.QDRANT_URL and not settings.QDRANT_URL.startswith(("http://", "https://")):
-        problems.append(
-            Error(
-                f"QDRANT_URL={settings.QDRANT_URL!r} is not an http(s) URL.",
-                hint="For example http://qdrant:6333; leave it unset for the embedded engine.",
-                id="ragbase.E003",
-            )
-        )
-    if settings.QDRANT_API_KEY and settings.QDRANT_URL.startswith("http://") and not settings.DEBUG:
-        problems.append(
-            Warning(
-                "QDRANT_API_KEY is sent over plain http.",
-                hint="Use https for a Qdrant server outside a private network.",
-                id="ragbase.W001",
-            )
-        )
-    return problems
-
-
-@register()
 def check_q_retry_exceeds_timeout(app_configs, **kwargs):
     cluster = settings.Q_CLUSTER
     if cluster["retry"] <= cluster["timeout"]:
@@ -61,39 +32,6 @@ def check_q_retry_exceeds_timeout(app_configs, **kwargs):
             )
         ]
     return []
-
-
-@register()
-def check_drive_task_bound_fits_the_timeout(app_configs, **kwargs):
-    timeout = settings.Q_CLUSTER["timeout"]
-    problems = []
-    if not 0 < settings.DRIVE_TASK_SECONDS <= timeout / 2:
-        problems.append(Error(
-            f"DRIVE_TASK_SECONDS={settings.DRIVE_TASK_SECONDS} must be positive and at most half of "
-            f"Q_TIMEOUT_SECONDS={timeout}: the rest is room for the Google call or embedding slice in "
-            "flight when a sync task reaches its bound, before django-q2 would kill it.",
-            hint=f"Set DRIVE_TASK_SECONDS to at most {timeout // 2}, or raise Q_TIMEOUT_SECONDS.",
-            id="ragbase.E013"))
-    for name in ("DRIVE_PROCESSING_TASKS", "DRIVE_BATCH_FILES", "DRIVE_BATCH_CHUNKS", "DRIVE_LISTING_PAGES_PER_TASK"):
-        if getattr(settings, name) < 1:
-            problems.append(Error(f"{name}={getattr(settings, name)} must be at least 1.",
-                                  hint="See .env.example for the defaults.", id="ragbase.E014"))
-    if not 1 <= settings.DRIVE_PAGE_SIZE <= 1000:
-        problems.append(Error(f"DRIVE_PAGE_SIZE={settings.DRIVE_PAGE_SIZE}: Google accepts 1 to 1000.",
-                              hint="1000 (the default) lists a large Drive in the fewest calls.", id="ragbase.E015"))
-    return problems
-
-
-@register()
-def check_outbox_settings(app_configs, **kwargs):
-    problems = []
-    for name in ("OUTBOX_BATCH_SIZE", "OUTBOX_DRAIN_THREADS", "OUTBOX_MAX_ATTEMPTS"):
-        value = getattr(settings, name)
-        if value < 1:
-            problems.append(
-                Error(f"{name}={value} must be at least 1.", hint="See .env.example for the defaults.", id="ragbase.E012")
-            )
-    return problems
 
 
 @register(Tags.security)

@@ -13,7 +13,7 @@ from django.conf import settings
 from chunks.embedding import get_embedder
 from chunks.models import Chunk, SyncStatus
 from chunks.vector_index import QueryFilter, SearchMode, ensure_index_ready
-from ragbase.metrics import SEARCH_LATENCY
+from search.metrics import SEARCH_LATENCY
 
 logger = logging.getLogger(__name__)
 _WORD = re.compile(r"\w+", re.UNICODE)

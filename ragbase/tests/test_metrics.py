@@ -25,7 +25,8 @@ def test_metrics_from_localhost_only_when_allowed(client, settings):
 
 def test_metrics_report_outbox_counts_and_ragbase_series(client, django_user_model):
     from drive.metrics import DRIVE_SYNC_ERRORS
-    from ragbase.metrics import OUTBOX_PUSHED, SEARCH_LATENCY
+    from chunks.metrics import OUTBOX_PUSHED
+    from search.metrics import SEARCH_LATENCY
 
     owner = django_user_model.objects.create_user("m")
     document = Document.objects.create(owner=owner, source="upload", source_id="x", title="t")

@@ -2,8 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from chunks.models import Chunk, SyncStatus, VectorDeletion
-from chunks.outbox.drain import drain
-from ragbase.startup import settle_long_lived_objects
+from chunks.outbox.drain import drain, settle_long_lived_objects
 
 
 class Command(BaseCommand):

@@ -11,7 +11,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from ragbase.startup import StartupError, settle_long_lived_objects
+from chunks.outbox.drain import settle_long_lived_objects
+from ragbase.startup import StartupError
 
 
 def open_vector_store():
