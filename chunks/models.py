@@ -20,6 +20,9 @@ class Document(models.Model):
         EMPTY = "empty", "Empty (no text)"
         FAILED = "failed", "Failed"
 
+    # The states of a document whose current content is indexed (searchable once its chunks are pushed).
+    INDEXED_STATES = (State.READY, State.EMPTY)
+
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="documents")
     source = models.CharField(max_length=16, choices=Source.choices)
     source_id = models.CharField(max_length=255, help_text="Drive file id, or a generated id for uploads.")

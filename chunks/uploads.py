@@ -9,16 +9,10 @@ page, the API, the admin, a deleted user) and when the file failed ingestion."""
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.db import transaction
-from django.db.models import Sum
 from django.template.defaultfilters import filesizeformat
 
 from chunks.models import Document
-
-
-def stored_upload_bytes(user) -> int:
-    """What the user's stored uploads take (the files kept in MEDIA_ROOT)."""
-    stored = Document.objects.filter(owner=user, source=Document.Source.UPLOAD).exclude(file="")
-    return stored.aggregate(total=Sum("size_bytes"))["total"] or 0
+from chunks.selectors import stored_upload_bytes
 
 
 def quota_message(used: int) -> str:

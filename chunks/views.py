@@ -5,11 +5,11 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from chunks.api.views import documents_with_counts
 from chunks.outbox.enqueue import delete_document
 from chunks.models import Document
+from chunks.selectors import documents_with_counts, stored_upload_bytes
 from chunks.services.ingestion import queue_upload
-from chunks.uploads import stored_upload_bytes, upload_refusal
+from chunks.uploads import upload_refusal
 
 
 class MultipleFileInput(forms.ClearableFileInput):

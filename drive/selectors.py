@@ -1,16 +1,34 @@
-"""Shared reads of Drive sync state: the progress the Drive page, its JSON endpoint and the admin
-show, and the backlog totals /metrics exports. All numbers are read from Postgres when asked."""
+"""Shared reads of Drive state: a user's Drive documents, the sync progress the Drive page, its
+JSON endpoint and the admin show, and the backlog totals /metrics exports. All numbers are read
+from Postgres when asked."""
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from chunks.models import Chunk, SyncStatus
+from chunks.models import Document
+from chunks.selectors import pending_chunk_count
 from drive.models import SyncItem, SyncRun
-from drive.services.files import drive_documents
 
 RATE_WINDOW = timedelta(minutes=5)  # the ETA follows the rate of the last few minutes
+
+
+def drive_documents(owner):
+    return Document.objects.filter(owner=owner, source=Document.Source.DRIVE)
+
+
+def failed_drive_documents(owner, *, limit: int = 50):
+    """The owner's Drive files that could not be indexed, latest first (the Drive page lists them)."""
+    return drive_documents(owner).filter(state=Document.State.FAILED).order_by("-updated_at")[:limit]
+
+
+def drive_file_counts(owner) -> tuple[int, int]:
+    """(indexed, failed) Drive documents of the owner."""
+    counts = drive_documents(owner).aggregate(
+        indexed=Count("id", filter=Q(state__in=Document.INDEXED_STATES)),
+        failed=Count("id", filter=Q(state=Document.State.FAILED)))
+    return counts["indexed"], counts["failed"]
 
 
 @dataclass
@@ -78,10 +96,8 @@ def _hhmm(value: datetime | None) -> str:
 def sync_progress(connection) -> SyncProgress:
     """The connection's latest sync run, as the user sees it."""
     run = connection.sync_runs.first()
-    documents = drive_documents(connection.user)
-    indexed = documents.filter(state__in=["ready", "empty"]).count()
-    waiting = Chunk.objects.filter(owner=connection.user, sync_status=SyncStatus.PENDING,
-                                   document__source="drive").count()
+    indexed = drive_documents(connection.user).filter(state__in=Document.INDEXED_STATES).count()
+    waiting = pending_chunk_count(connection.user, source=Document.Source.DRIVE)
     if run is None:
         return SyncProgress(phase="", phase_label="Never synced", active=False, files_indexed=indexed,
                             chunks_waiting=waiting, last_sync_at=connection.last_sync_at)

@@ -5,10 +5,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from chunks.models import Document
 from drive.auth import NOT_CONFIGURED_MESSAGE, allow_connect_form, drive_is_configured
 from drive.models import DriveConnection
-from drive.selectors import sync_progress
+from drive.selectors import failed_drive_documents, sync_progress
 from drive.services.connection import disconnect
 from drive.services.folders import folders_for_picker
 from drive.services.runs import active_run, stop as stop_run
@@ -18,7 +17,7 @@ from drive.tasks import request_sync
 @login_required
 def drive_page(request):
     connection = DriveConnection.objects.filter(user=request.user).first()
-    failed = Document.objects.filter(owner=request.user, source="drive", state="failed").order_by("-updated_at")[:50]
+    failed = failed_drive_documents(request.user)
     progress = sync_progress(connection) if connection else None
     context = {"connection": connection, "failed_documents": failed, "progress": progress,
                "drive_not_configured": "" if drive_is_configured() else NOT_CONFIGURED_MESSAGE}

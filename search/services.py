@@ -11,7 +11,8 @@ from datetime import datetime
 from django.conf import settings
 
 from chunks.embedding import get_embedder
-from chunks.models import Chunk, SyncStatus
+from chunks.models import Chunk
+from chunks.selectors import pending_chunk_count
 from chunks.vector_index import QueryFilter, SearchMode, ensure_index_ready
 from search.metrics import SEARCH_LATENCY
 
@@ -92,7 +93,7 @@ def search(
         query=query,
         mode=mode.value,
         hits=hits,
-        pending_chunks=Chunk.objects.filter(owner=user, sync_status=SyncStatus.PENDING).count(),
+        pending_chunks=pending_chunk_count(user),
         dropped_stale=dropped,
         took_ms=took_seconds * 1000,
     )

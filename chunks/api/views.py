@@ -1,36 +1,13 @@
-from django.db.models import Count, Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from chunks.api.serializers import DocumentSerializer, UploadSerializer
 from chunks.outbox.enqueue import delete_document
-from chunks.models import Document, SyncStatus
+from chunks.selectors import documents_with_counts
 from chunks.services.ingestion import queue_upload
 from chunks.uploads import upload_refusal
-
-
-class DocumentSerializer(serializers.ModelSerializer):
-    chunks = serializers.IntegerField(read_only=True, source="chunk_count")
-    chunks_pending = serializers.IntegerField(read_only=True, source="pending_count")
-
-    class Meta:
-        model = Document
-        fields = [
-            "id", "title", "source", "source_id", "mime_type", "url", "size_bytes", "state", "error",
-            "modified_at", "created_at", "updated_at", "chunks", "chunks_pending",
-        ]
-
-
-class UploadSerializer(serializers.Serializer):
-    files = serializers.ListField(child=serializers.FileField(), min_length=1, max_length=100)
-
-
-def documents_with_counts(user):
-    return Document.objects.filter(owner=user).annotate(
-        chunk_count=Count("chunks"),
-        pending_count=Count("chunks", filter=Q(chunks__sync_status=SyncStatus.PENDING)),
-    )
 
 
 # The path id is the document's integer primary key (the schema cannot derive it: the queryset needs a user).

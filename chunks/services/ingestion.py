@@ -97,8 +97,8 @@ def prepare_documents(*, items: list[IngestItem], tokenizer, known: dict | None 
     for item in items:
         content_hash = hashlib.sha256(item.content).hexdigest()
         document = PreparedDocument(item=item, content_hash=content_hash)
-        if known.get((item.owner.pk, item.source, item.source_id)) in (
-                (content_hash, Document.State.READY), (content_hash, Document.State.EMPTY)):
+        indexed = known.get((item.owner.pk, item.source, item.source_id))
+        if indexed is not None and indexed[0] == content_hash and indexed[1] in Document.INDEXED_STATES:
             document.unchanged = True
         else:
             try:

@@ -5,10 +5,10 @@ import requests
 from django.conf import settings
 from django.db import transaction
 
+from chunks.outbox.enqueue import delete_document
 from drive.crypto import DecryptionError
 from drive.models import DriveConnection, SyncRun
-from drive.services.files import drive_documents
-from chunks.outbox.enqueue import delete_document
+from drive.selectors import drive_documents
 
 logger = logging.getLogger(__name__)
 

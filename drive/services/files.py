@@ -13,6 +13,7 @@ from googleapiclient.http import MediaIoBaseDownload
 from chunks.outbox.enqueue import delete_document
 from chunks.models import Document
 from drive.models import DriveFile
+from drive.selectors import drive_documents
 from drive.services.google_api import describe, error_reasons, execute
 
 # Google-native type → the format it is exported as.
@@ -45,10 +46,6 @@ def parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
-def drive_documents(owner):
-    return Document.objects.filter(owner=owner, source=Document.Source.DRIVE)
-
-
 def remove_file(*, owner, file_id: str) -> bool:
     removed = False
     for document in drive_documents(owner).filter(source_id=file_id):
@@ -60,7 +57,7 @@ def remove_file(*, owner, file_id: str) -> bool:
 def current_documents(*, owner, files: list[dict]) -> dict[str, Document]:
     """The Documents (by file id) whose indexed content is the file's current one: nothing to download."""
     documents = {d.source_id: d for d in drive_documents(owner).filter(
-        source_id__in=[f["id"] for f in files], state__in=[Document.State.READY, Document.State.EMPTY])}
+        source_id__in=[f["id"] for f in files], state__in=Document.INDEXED_STATES)}
     md5s = dict(DriveFile.objects.filter(document__in=list(documents.values())).values_list("document_id", "md5_checksum"))
     current = {}
     for file in files:

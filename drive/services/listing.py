@@ -24,10 +24,11 @@ from django.db.models.functions import Now
 from googleapiclient.errors import HttpError
 
 from drive.models import SyncItem, SyncRun
+from drive.selectors import drive_documents
 from drive.services import runs
 from drive.services.budget import Budget
 from drive.services.files import (
-    FILE_FIELDS, current_documents, drive_documents, estimate_chunks, is_supported, update_metadata,
+    FILE_FIELDS, current_documents, estimate_chunks, is_supported, update_metadata,
 )
 from drive.services.folders import FOLDER_MIME_TYPE, list_folders, shared_drive_tops
 from drive.services.google_api import GoogleUnavailable, GrantRevoked, OutOfTime, describe, execute, time_bound

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from drive.metrics import DRIVE_SYNC_ERRORS
 from drive.models import DriveConnection, SyncItem, SyncRun
-from drive.services.files import drive_documents
+from drive.selectors import drive_file_counts
 from drive.services.google_api import GoogleUnavailable, GrantRevoked, drive_service
 from drive.services.tokens import REVOKED_MESSAGE, refresh_token_or_flag
 
@@ -132,9 +132,7 @@ def finish_if_complete(run_id: int) -> bool:
 def _record_on_connection(run: SyncRun, *, last_sync: bool) -> None:
     """The connection keeps the latest outcome: indexed and failed counts, the report of failures."""
     connection = run.connection
-    documents = drive_documents(connection.user)
-    connection.files_indexed = documents.filter(state__in=["ready", "empty"]).count()
-    connection.files_failed = documents.filter(state="failed").count()
+    connection.files_indexed, connection.files_failed = drive_file_counts(connection.user)
     failed = run.items.filter(outcome=SyncItem.Outcome.FAILED).order_by("-finished_at")[:LAST_ERROR_FILES]
     lines = [run.last_error] if run.last_error else []
     lines += [f"{item.file.get('name') or item.file_id}: {item.error or 'failed'}"[:300] for item in failed]

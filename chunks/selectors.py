@@ -1,0 +1,25 @@
+"""Shared reads of documents and chunks: what the documents page, the API, search and the Drive
+pages show. (The outbox's own numbers are chunks.outbox.stats.)"""
+from django.db.models import Count, Q, Sum
+
+from chunks.models import Chunk, Document, SyncStatus
+
+
+def documents_with_counts(user):
+    """The user's documents, each annotated with `chunk_count` and `pending_count` (not yet searchable)."""
+    return Document.objects.filter(owner=user).annotate(
+        chunk_count=Count("chunks"),
+        pending_count=Count("chunks", filter=Q(chunks__sync_status=SyncStatus.PENDING)),
+    )
+
+
+def pending_chunk_count(owner, *, source: str | None = None) -> int:
+    """The owner's chunks not yet searchable (waiting in the outbox), of one source if given."""
+    pending = Chunk.objects.filter(owner=owner, sync_status=SyncStatus.PENDING)
+    return (pending.filter(document__source=source) if source else pending).count()
+
+
+def stored_upload_bytes(user) -> int:
+    """What the user's stored uploads take (the files kept in MEDIA_ROOT)."""
+    stored = Document.objects.filter(owner=user, source=Document.Source.UPLOAD).exclude(file="")
+    return stored.aggregate(total=Sum("size_bytes"))["total"] or 0
