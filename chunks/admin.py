@@ -4,6 +4,7 @@ from django.db.models import Count
 from chunks.models import Chunk, Document, VectorDeletion
 from chunks.outbox.enqueue import requeue_failed
 from chunks.outbox.stats import stats
+from chunks.tasks import enqueue_ingestion
 
 
 @admin.action(description="Retry pushing FAILED chunks to the vector store")
@@ -20,11 +21,9 @@ def retry_failed_document_chunks(modeladmin, request, queryset):
 
 @admin.action(description="Re-ingest (extract, chunk and embed again)")
 def reingest_documents(modeladmin, request, queryset):
-    from django_q.tasks import async_task
-
     uploads = queryset.exclude(file="")
     for document in uploads:
-        async_task("chunks.tasks.ingest_document", document.pk, True)
+        enqueue_ingestion(document.pk, force=True)
     skipped = queryset.count() - uploads.count()
     modeladmin.message_user(
         request,

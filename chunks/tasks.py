@@ -1,16 +1,30 @@
-"""django-q2 tasks of the chunks app (thin: the work is in the services and chunks.outbox)."""
-import logging
+"""django-q2 tasks of the chunks app, each with the function that enqueues it (thin: the work is in
+chunks.services and chunks.outbox), and the outbox's schedule. django-q2 stores a task as the
+dotted path of its function; these paths are taken from the functions themselves."""
+import math
+
+from django.conf import settings
+from django.db import transaction
+from django_q import tasks as django_q_tasks
+from django_q.models import Schedule
 
 from chunks.outbox.drain import drain
 from chunks.outbox.wakeup import wake_owner
 from chunks.services.ingestion import ingest_stored_document
 from chunks.vector_index import uses_embedded_store
 
-log = logging.getLogger(__name__)
+DRAIN_SCHEDULE = "outbox drain"
 
 
 def ingest_document(document_id, force=False):
     ingest_stored_document(document_id=document_id, force=force)
+
+
+def enqueue_ingestion(document_id: int, *, force: bool = False) -> None:
+    """Ingest the stored upload of the document in a worker, once the transaction that stored it
+    commits. `force`: even if its content is unchanged (the admin's re-ingest)."""
+    args = (document_id, True) if force else (document_id,)
+    transaction.on_commit(lambda: django_q_tasks.async_task(task_path(ingest_document), *args))
 
 
 def drain_outbox() -> str:
@@ -24,6 +38,19 @@ def drain_outbox() -> str:
 
 
 def enqueue_drain() -> None:
-    from django_q.tasks import async_task
+    django_q_tasks.async_task(task_path(drain_outbox), task_name="outbox drain (triggered)")
 
-    async_task("chunks.tasks.drain_outbox", task_name="outbox drain (triggered)")
+
+def ensure_drain_schedule(**kwargs) -> None:
+    """Create or update the drain's schedule from the current settings (after every migrate):
+    every OUTBOX_SCHEDULE_SECONDS, rounded up to minutes (django-q2's finest interval)."""
+    Schedule.objects.update_or_create(
+        name=DRAIN_SCHEDULE,
+        defaults={"func": task_path(drain_outbox), "schedule_type": Schedule.MINUTES,
+                  "minutes": max(1, math.ceil(settings.OUTBOX_SCHEDULE_SECONDS / 60)), "repeats": -1},
+    )
+
+
+def task_path(task) -> str:
+    """The dotted path django-q2 stores for a task function (and finds it by in a worker)."""
+    return f"{task.__module__}.{task.__qualname__}"

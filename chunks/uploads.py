@@ -1,18 +1,21 @@
-"""Limits on uploads, enforced while the request body is read: no file over INGEST_MAX_FILE_BYTES
-and no upload past the uploader's UPLOAD_QUOTA_BYTES is accepted. `LimitedUploadHandler` comes
-first in FILE_UPLOAD_HANDLERS and stops the upload the moment a limit is passed, before Django's
-own handlers keep more bytes (in memory, or in a temporary file they delete when the upload
-stops); the view then answers 413 with `upload_refusal(request)` and stores nothing.
+"""Receiving uploads: limits enforced while the request body is read, then the file stored and its
+ingestion queued (`queue_upload`).
 
-Stored files go when they are no longer needed: when their document is deleted (any way: the
-page, the API, the admin, a deleted user) and when the file failed ingestion."""
+No file over INGEST_MAX_FILE_BYTES and no upload past the uploader's UPLOAD_QUOTA_BYTES is
+accepted. `LimitedUploadHandler` comes first in FILE_UPLOAD_HANDLERS and stops the upload the
+moment a limit is passed, before Django's own handlers keep more bytes (in memory, or in a
+temporary file they delete when the upload stops); the view then answers 413 with
+`upload_refusal(request)` and stores nothing. When a stored file goes: chunks.storage."""
+import uuid
+
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
-from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 
+from chunks.extraction import guess_mime_type
 from chunks.models import Document
 from chunks.selectors import stored_upload_bytes
+from chunks.tasks import enqueue_ingestion
 
 
 def quota_message(used: int) -> str:
@@ -64,20 +67,18 @@ class LimitedUploadHandler(FileUploadHandler):
         raise StopUpload(connection_reset=False)
 
 
-def forget_stored_file(document: Document) -> None:
-    """Delete the document's stored upload (once the transaction commits) and clear the field."""
-    if document.file:
-        _delete_on_commit(document.file)
-        Document.objects.filter(pk=document.pk).update(file="")
-        document.file = ""
-
-
-def delete_file_of_deleted_document(sender, instance, **kwargs):
-    """post_delete receiver for Document: its stored upload goes with it."""
-    if instance.file:
-        _delete_on_commit(instance.file)
-
-
-def _delete_on_commit(field_file) -> None:
-    name, storage = field_file.name, field_file.storage
-    transaction.on_commit(lambda: storage.delete(name))
+def queue_upload(*, owner, uploaded_file) -> Document:
+    """Store an uploaded file and queue its ingestion; returns at once with the document queued."""
+    name = uploaded_file.name.rsplit("/", 1)[-1]
+    document = Document.objects.create(
+        owner=owner,
+        source=Document.Source.UPLOAD,
+        source_id=uuid.uuid4().hex,
+        title=name,
+        mime_type=guess_mime_type(name, getattr(uploaded_file, "content_type", "")),
+        size_bytes=uploaded_file.size,
+        file=uploaded_file,
+        state=Document.State.QUEUED,
+    )
+    enqueue_ingestion(document.pk)
+    return document

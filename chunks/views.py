@@ -8,8 +8,7 @@ from django.views.decorators.http import require_POST
 from chunks.outbox.enqueue import delete_document
 from chunks.models import Document
 from chunks.selectors import documents_with_counts, stored_upload_bytes
-from chunks.services.ingestion import queue_upload
-from chunks.uploads import upload_refusal
+from chunks.uploads import queue_upload, upload_refusal
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -7,12 +7,8 @@ class DriveConfig(AppConfig):
     verbose_name = "Google Drive"
 
     def ready(self):
+        # Imported here: models (and what uses them) load only once the app registry is ready.
         from drive import checks, metrics  # noqa: F401  (register the system checks and the /metrics collector)
+        from drive.tasks import ensure_sync_schedule
 
-        post_migrate.connect(_ensure_schedule, sender=self)
-
-
-def _ensure_schedule(**kwargs):
-    from drive.tasks import ensure_sync_schedule
-
-    ensure_sync_schedule()
+        post_migrate.connect(ensure_sync_schedule, sender=self, dispatch_uid="drive.tasks.ensure_sync_schedule")

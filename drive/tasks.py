@@ -1,10 +1,17 @@
-"""django-q2 entry points for Drive sync (thin: the work is in drive.services). Each task hands
-itself on with a new ticket when its time bound is reached (drive.services.tickets). With
-Q_SYNC (tests) the chain runs inline as a loop (drive.services.sync.sync_connection)."""
+"""django-q2 entry points for Drive sync, each with the function that enqueues it (thin: the work
+is in drive.services), and the sync schedule. Each task hands itself on with a new ticket when its
+time bound is reached (drive.services.tickets). With Q_SYNC (tests) the chain runs inline as a
+loop (drive.services.sync.sync_connection). django-q2 stores a task as the dotted path of its
+function; these paths are taken from the functions themselves."""
 import uuid
 
 from django.conf import settings
 from django.db import transaction
+from django_q import tasks as django_q_tasks
+from django_q.conf import Conf
+from django_q.models import Schedule
+
+from chunks.tasks import task_path
 
 from drive.models import DriveConnection, SyncRun
 from drive.services import batching, listing, processing, runs, tickets
@@ -15,15 +22,11 @@ SCHEDULE_MINUTES = 1  # the tick that starts due syncs, resumes waiting ones, re
 
 
 def _q_sync() -> bool:
-    from django_q.conf import Conf
-
     return bool(Conf.SYNC)
 
 
-def _enqueue(func: str, *args, name: str) -> None:
-    from django_q.tasks import async_task
-
-    transaction.on_commit(lambda: async_task(func, *args, task_name=name))
+def _enqueue(task, *args, name: str) -> None:
+    transaction.on_commit(lambda: django_q_tasks.async_task(task_path(task), *args, task_name=name))
 
 
 def sync_listing_task(run_id: int, ticket: str) -> str:
@@ -36,7 +39,7 @@ def sync_listing_task(run_id: int, ticket: str) -> str:
 def enqueue_listing(run_id: int, *, after: uuid.UUID | None = None) -> None:
     ticket = tickets.next_listing_ticket(run_id, after=after)
     if ticket is not None:
-        _enqueue("drive.tasks.sync_listing_task", run_id, str(ticket), name=f"drive-listing-{run_id}")
+        _enqueue(sync_listing_task, run_id, str(ticket), name=f"drive-listing-{run_id}")
 
 
 def process_files_task(lane: int, ticket: str) -> str:
@@ -61,7 +64,7 @@ def enqueue_processing(*, lane: int | None = None, after: uuid.UUID | None = Non
     woken = [(lane, tickets.hand_on(lane, after))] if lane is not None else tickets.wake_lanes()
     for number, ticket in woken:
         if ticket is not None:
-            _enqueue("drive.tasks.process_files_task", number, str(ticket), name=f"drive-processing-{number}")
+            _enqueue(process_files_task, number, str(ticket), name=f"drive-processing-{number}")
 
 
 def keep_moving(run: SyncRun, *, started: bool) -> None:
@@ -99,11 +102,9 @@ def enqueue_connected_syncs() -> int:
 
 
 def ensure_sync_schedule(**kwargs) -> None:
-    """Create or update the single schedule (run after migrate)."""
-    from django_q.models import Schedule
-
+    """Create or update the sync schedule (after every migrate)."""
     Schedule.objects.update_or_create(
         name=SCHEDULE_NAME,
-        defaults={"func": "drive.tasks.enqueue_connected_syncs", "schedule_type": Schedule.MINUTES,
+        defaults={"func": task_path(enqueue_connected_syncs), "schedule_type": Schedule.MINUTES,
                   "minutes": SCHEDULE_MINUTES, "repeats": -1},
     )

@@ -6,8 +6,7 @@ from rest_framework.response import Response
 from chunks.api.serializers import DocumentSerializer, UploadSerializer
 from chunks.outbox.enqueue import delete_document
 from chunks.selectors import documents_with_counts
-from chunks.services.ingestion import queue_upload
-from chunks.uploads import upload_refusal
+from chunks.uploads import queue_upload, upload_refusal
 
 
 # The path id is the document's integer primary key (the schema cannot derive it: the queryset needs a user).

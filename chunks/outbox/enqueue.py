@@ -28,7 +28,7 @@ def delete_chunks(*, chunks) -> int:
 
 def delete_document(*, document: Document) -> None:
     """Delete a document and its chunks (their points through the outbox); its stored upload goes
-    once this commits (chunks.uploads.delete_file_of_deleted_document)."""
+    once this commits (chunks.storage.delete_file_of_deleted_document)."""
     with transaction.atomic():
         delete_chunks(chunks=Chunk.objects.filter(document=document))
         document.delete()

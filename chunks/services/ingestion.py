@@ -5,7 +5,6 @@ replaced in one transaction (the old ones leave through the outbox). A file that
 read fails alone: its Document records why, and the rest of a batch goes on."""
 import hashlib
 import logging
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -16,9 +15,9 @@ from chunks.chunking import TextChunk, chunk_text
 from chunks.outbox.enqueue import delete_chunks
 from chunks.outbox.wakeup import notify
 from chunks.embedding import get_embedder
-from chunks.extraction import ExtractionError, extract_text, guess_mime_type
+from chunks.extraction import ExtractionError, extract_text
 from chunks.models import Chunk, Document
-from chunks.uploads import forget_stored_file
+from chunks.storage import forget_stored_file
 
 logger = logging.getLogger(__name__)
 
@@ -175,25 +174,6 @@ def _chunk(document: Document, ordinal: int, piece: TextChunk, vector) -> Chunk:
 def embedding_text(title: str, text: str) -> str:
     """What is embedded for a chunk: its document's title gives short chunks their context."""
     return f"{title}\n{text}" if title else text
-
-
-def queue_upload(*, owner, uploaded_file) -> Document:
-    """Store an uploaded file and queue its ingestion; returns at once with the document queued."""
-    from django_q.tasks import async_task
-
-    name = uploaded_file.name.rsplit("/", 1)[-1]
-    document = Document.objects.create(
-        owner=owner,
-        source=Document.Source.UPLOAD,
-        source_id=uuid.uuid4().hex,
-        title=name,
-        mime_type=guess_mime_type(name, getattr(uploaded_file, "content_type", "")),
-        size_bytes=uploaded_file.size,
-        file=uploaded_file,
-        state=Document.State.QUEUED,
-    )
-    transaction.on_commit(lambda: async_task("chunks.tasks.ingest_document", document.pk))
-    return document
 
 
 def ingest_stored_document(*, document_id: int, force: bool = False) -> Document | None:
