@@ -29,7 +29,9 @@ import drive_sync  # noqa: E402
 import pgvector_baseline  # noqa: E402
 from outbox_drain import add_pending_chunks, setup_django  # noqa: E402
 
-NFCORPUS = Path("/work/shared/datasets/nfcorpus")
+ROOT = Path(__file__).resolve().parent.parent
+# The development retrieval set, beside the repository (never shipped); --dataset names another.
+DEFAULT_DATASET = ROOT.parent / "shared" / "datasets" / "nfcorpus"
 RESULTS = Path(__file__).resolve().parent / "results"
 DRAIN_RUNS = 3
 QUERY_WORDS = ["sleep", "vitamin", "cancer", "diet", "heart", "protein", "fiber", "sugar", "blood", "brain"]
@@ -45,13 +47,14 @@ def percentiles(samples_ms):
     return {"p50": q[49], "p95": q[94], "p99": q[98]}
 
 
-def load_nfcorpus(quick):
-    corpus = {d["_id"]: d for d in map(json.loads, (NFCORPUS / "corpus.jsonl").open())}
-    queries = {q["_id"]: q["text"] for q in map(json.loads, (NFCORPUS / "queries.jsonl").open())}
-    qrels: dict[str, dict[str, int]] = {}
-    for line in list((NFCORPUS / "qrels/test.tsv").open())[1:]:
-        qid, did, score = line.split("\t")
-        qrels.setdefault(qid, {})[did] = int(score)
+def load_dataset(dataset, quick):
+    """The BEIR test split: corpus (id → {"_id", "title", "text"}), queries and qrels; with `quick`,
+    10 queries and their judged documents filled up to 300 with others."""
+    from search.evaluation.beir import read_corpus, read_qrels, read_queries
+
+    corpus = {doc_id: {"_id": doc_id, "title": title, "text": text} for doc_id, title, text in read_corpus(dataset)}
+    queries = read_queries(dataset)
+    qrels = read_qrels(dataset, "test")
     if quick:
         picked = list(qrels)[:10]  # their judged documents alone are 330
         qrels = {q: qrels[q] for q in picked}
@@ -64,66 +67,42 @@ def load_nfcorpus(quick):
 
 
 def section_quality(args, user):
-    import pytrec_eval
-
     from chunks.embedding import get_embedder
-    from chunks.models import Document
+    from chunks.models import Chunk, Document
     from chunks.outbox.drain import drain
-    from chunks.services.ingestion import IngestItem, ingest_batch
-    from search.services import search
+    from search.evaluation.loading import load_corpus
+    from search.evaluation.ranking import rank_documents
+    from search.evaluation.scoring import evaluate_mode, score_runs
 
-    corpus, queries, qrels = load_nfcorpus(args.quick)
+    corpus, queries, qrels = load_dataset(args.dataset, args.quick)
     record("quality", "corpus", "documents", len(corpus))
     record("quality", "corpus", "queries", len(queries))
-    ids = list(corpus)
     started = time.perf_counter()
-    for i in range(0, len(ids), 64):
-        ingest_batch(items=[
-            IngestItem(owner=user, source="upload", source_id=d, title=corpus[d].get("title", ""),
-                       mime_type="text/plain", content=corpus[d]["text"].encode())
-            for d in ids[i:i + 64]
-        ])
+    load_corpus(rows=((d["_id"], d["title"], d["text"]) for d in corpus.values()), owner=user)
     ingest_s = time.perf_counter() - started
     baseline_started = time.perf_counter()
     pgvector_baseline.build(owner_id=user.pk, dim=len(get_embedder().embed_query("x")["dense"]))
     record("quality", "pgvector table build", "seconds", time.perf_counter() - baseline_started, "s")
     started += time.perf_counter() - baseline_started
     drain()
-    record("quality", "ingest_batch+drain", "docs/s", len(ids) / (time.perf_counter() - started), "docs/s")
+    record("quality", "ingest_batch+drain", "docs/s", len(corpus) / (time.perf_counter() - started), "docs/s")
     record("quality", "ingest_batch only", "seconds", ingest_s, "s")
-    beir_id = dict(Document.objects.filter(owner=user).values_list("pk", "source_id"))
-    evaluator = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "recall.100", "recip_rank"})
     for mode in ("hybrid", "dense", "sparse"):
-        run = {}
-        for qid, text in queries.items():
-            ranking: dict[str, float] = {}
-            for rank, hit in enumerate(search(user=user, query=text, mode=mode, top_k=100).hits):
-                ranking.setdefault(beir_id[hit.document_id], 1.0 / (rank + 1))
-            run[qid] = ranking
-        _score_run(f"ragbase {mode}", run, qrels, evaluator)
-    from chunks.models import Chunk
-
+        _record_scores(f"ragbase {mode}", evaluate_mode(user=user, queries=queries, qrels=qrels, mode=mode))
     embedder = get_embedder()
+    beir_id = dict(Document.objects.filter(owner=user).values_list("pk", "source_id"))
     chunk_doc = dict(Chunk.objects.filter(owner=user).values_list("pk", "document_id"))
-    run = {}
+    run, started = {}, time.perf_counter()
     for qid, text in queries.items():
-        ranking = {}
-        for rank, (chunk_id, _) in enumerate(pgvector_baseline.query(
-                owner_id=user.pk, text=text, dense=embedder.embed_query(text)["dense"], limit=100)):
-            ranking.setdefault(beir_id[chunk_doc[chunk_id]], 1.0 / (rank + 1))
-        run[qid] = ranking
-    _score_run("pgvector+tsvector RRF", run, qrels, evaluator)
+        hits = pgvector_baseline.query(owner_id=user.pk, text=text, dense=embedder.embed_query(text)["dense"], limit=100)
+        run[qid] = rank_documents(beir_id[chunk_doc[chunk_id]] for chunk_id, _ in hits)
+    _record_scores("pgvector+tsvector RRF", score_runs(run, qrels, mode="pgvector", seconds=time.perf_counter() - started))
 
 
-def _score_run(name, run, qrels, evaluator):
-    scores = evaluator.evaluate(run)
-    record("quality", name, "nDCG@10", statistics.mean(s["ndcg_cut_10"] for s in scores.values()))
-    record("quality", name, "Recall@100", statistics.mean(s["recall_100"] for s in scores.values()))
-    record("quality", name, "MRR@10", statistics.mean(
-        next((1 / (i + 1) for i, d in enumerate(sorted(run[q], key=run[q].get, reverse=True)[:10])
-              if qrels[q].get(d, 0) > 0), 0.0)
-        for q in run
-    ))
+def _record_scores(name, scores):
+    record("quality", name, "nDCG@10", scores.ndcg_at_10)
+    record("quality", name, "Recall@100", scores.recall_at_100)
+    record("quality", name, "MRR@10", scores.mrr_at_10)
 
 
 def synthetic_corpus(user, n, dim):  # baseline rows are added before the drain empties the vectors
@@ -245,7 +224,7 @@ def section_ingestion(args, user, embedder):
     from chunks.outbox.drain import drain
     from chunks.services.ingestion import IngestItem, ingest_batch
 
-    corpus, _, _ = load_nfcorpus(True)
+    corpus, _, _ = load_dataset(args.dataset, True)
     docs = list(corpus.values())[: args.ingest_docs]
     started = time.perf_counter()
     ingest_batch(items=[IngestItem(owner=user, source="upload", source_id="ing-" + d["_id"], title=d.get("title", ""),
@@ -264,7 +243,7 @@ def section_ingestion(args, user, embedder):
 
 
 def section_drive(args):
-    corpus, _, _ = load_nfcorpus(False)
+    corpus, _, _ = load_dataset(args.dataset, False)
     drive_sync.section(record, corpus=corpus, documents=args.drive_docs)
 
 
@@ -347,13 +326,13 @@ def guarded(section, run):
 
 
 def main():
-    global NFCORPUS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--plot", metavar="RESULTS_JSON", help="only redraw the plot from a results file")
     parser.add_argument("--sections", nargs="+", default=["drain", "quality", "latency", "ingestion", "drive", "load"])
     parser.add_argument("--drive-docs", type=int, help="Google Docs in the drive section's fake Drive (default 3000; --quick 300)")
-    parser.add_argument("--dataset", type=Path, default=NFCORPUS, help="a BEIR folder (default: the shared nfcorpus)")
+    parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET,
+                        help="a BEIR folder for the quality, ingestion and drive sections (default: ../shared/datasets/nfcorpus)")
     parser.add_argument("--sizes", type=int, nargs="+", help="latency corpus sizes (default 10k 50k 100k; --quick 10k)")
     args = parser.parse_args()
     if args.plot:
@@ -364,7 +343,8 @@ def main():
     args.ingest_docs = 60 if args.quick else 300
     args.load_seconds = 10 if args.quick else 60
     args.drive_docs = args.drive_docs or (300 if args.quick else 3000)
-    NFCORPUS = args.dataset
+    if {"quality", "ingestion", "drive"} & set(args.sections) and not (args.dataset / "corpus.jsonl").exists():
+        parser.error(f"{args.dataset} is not a BEIR dataset folder (corpus.jsonl missing); name one with --dataset")
     tmp = Path(tempfile.mkdtemp(prefix="ragbase-bench-"))
     os.environ.setdefault("SEARCH_THROTTLE_RATE", "100000/min")
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")

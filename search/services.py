@@ -58,9 +58,12 @@ class SearchResult:
 
 def search(
     *, user, query: str, mode: str = SearchMode.HYBRID, top_k: int = 10, filters: SearchFilters | None = None,
-    context_chunks: int = 0, index=None, embedder=None,
+    context_chunks: int = 0, rrf_k: int | None = None, prefetch_limit: int | None = None, index=None, embedder=None,
 ) -> SearchResult:
-    """Raises chunks.vector_index.VectorStoreUnavailable when the store cannot answer."""
+    """The caller's chunks that best match `query`. Fusion of the hybrid mode: RRF with constant
+    `rrf_k` over `prefetch_limit` candidates of each leg (default SEARCH_RRF_K and
+    SEARCH_PREFETCH_LIMIT; at least `top_k` candidates). Raises
+    chunks.vector_index.VectorStoreUnavailable when the store cannot answer."""
     started = time.perf_counter()
     mode = SearchMode(mode)
     filters = filters or SearchFilters()
@@ -78,8 +81,8 @@ def search(
         sparse_values=embedded["sparse"]["values"] if mode != SearchMode.DENSE else None,
         mode=mode,
         limit=top_k,
-        prefetch_limit=max(settings.SEARCH_PREFETCH_LIMIT, top_k),
-        rrf_k=settings.SEARCH_RRF_K,
+        prefetch_limit=max(settings.SEARCH_PREFETCH_LIMIT if prefetch_limit is None else prefetch_limit, top_k),
+        rrf_k=settings.SEARCH_RRF_K if rrf_k is None else rrf_k,
     )
     hits, dropped = _read_hits(user, scored, query)
     if dropped:

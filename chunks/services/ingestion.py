@@ -5,8 +5,10 @@ replaced in one transaction (the old ones leave through the outbox). A file that
 read fails alone: its Document records why, and the rest of a batch goes on."""
 import hashlib
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 
 from django.conf import settings
 from django.db import transaction
@@ -50,6 +52,17 @@ def ingest_batch(*, items: list[IngestItem], embedder=None) -> list[Document]:
         if document.needs_vectors:
             document.vectors = [next(vectors) for _ in document.pieces]
     return write_documents(prepared=prepared)
+
+
+def ingest_in_batches(*, items: Iterable[IngestItem], batch_size: int = 64, progress=None) -> Iterator[Document]:
+    """Ingest `items` `batch_size` at a time (each batch embedded together), yielding every
+    Document once its batch is written; `progress(n)` after each batch of n items. `items` is read
+    as the batches go, so a generator of files holds one batch in memory."""
+    items = iter(items)
+    while batch := list(islice(items, batch_size)):
+        yield from ingest_batch(items=batch)
+        if progress:
+            progress(len(batch))
 
 
 @dataclass

@@ -1,5 +1,3 @@
-import json
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
@@ -77,11 +75,3 @@ def test_ingest_command_walks_folders_and_reports_failures(ann, embedder, tmp_pa
     out = capsys.readouterr().out
     assert "3 file(s): 1 failed, 2 ready" in out
     assert Chunk.objects.filter(owner=ann).count() == 2
-
-
-def test_load_beir_makes_one_document_per_corpus_row(ann, embedder, tmp_path):
-    rows = [{"_id": "d1", "title": "Vitamin D", "text": "Sunlight helps."}, {"_id": "d2", "title": "", "text": "Iron."}]
-    (tmp_path / "corpus.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
-    call_command("load_beir", dataset=str(tmp_path), owner="ann", verbosity=0)
-    assert sorted(Document.objects.values_list("source_id", "title")) == [("d1", "Vitamin D"), ("d2", "")]
-    assert Chunk.objects.get(document__source_id="d1").metadata["title"] == "Vitamin D"

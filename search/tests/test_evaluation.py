@@ -3,7 +3,15 @@ import json
 import pytest
 from django.core.management import call_command
 
-from search.evaluation import score_runs
+from chunks.models import Chunk, Document
+
+from search.evaluation.ranking import rank_documents
+from search.evaluation.scoring import score_runs
+
+
+def test_chunk_hits_rank_each_document_once_at_its_first_rank():
+    ranking = rank_documents(["d2", "d1", "d2", "q7", "d3"], exclude_id="q7")
+    assert sorted(ranking, key=ranking.get, reverse=True) == ["d2", "d1", "d3"]
 
 
 def test_scores_are_the_standard_measures():
@@ -39,3 +47,13 @@ def test_evaluate_command_on_a_tiny_beir_dataset(transactional_db, embedder, tmp
     assert float(rows["hybrid"][-4]) == 1.0  # MRR@10: both queries find their document first
     # The evaluation ran in its own database: the product's data is untouched.
     assert list(django_user_model.objects.values_list("username", flat=True)) == ["someone-else"]
+
+
+@pytest.mark.django_db
+def test_load_beir_makes_one_document_per_corpus_row(django_user_model, embedder, tmp_path):
+    rows = [{"_id": "d1", "title": "Vitamin D", "text": "Sunlight helps."}, {"_id": "d2", "title": "", "text": "Iron."}]
+    (tmp_path / "corpus.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    django_user_model.objects.create_user("ann")
+    call_command("load_beir", dataset=str(tmp_path), owner="ann", verbosity=0)
+    assert sorted(Document.objects.values_list("source_id", "title")) == [("d1", "Vitamin D"), ("d2", "")]
+    assert Chunk.objects.get(document__source_id="d1").metadata["title"] == "Vitamin D"

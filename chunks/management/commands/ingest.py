@@ -6,7 +6,7 @@ from tqdm import tqdm
 
 from chunks.extraction import guess_mime_type
 from chunks.models import Document
-from chunks.services.ingestion import IngestItem, ingest_batch
+from chunks.services.ingestion import IngestItem, ingest_in_batches
 
 
 class Command(BaseCommand):
@@ -25,20 +25,16 @@ class Command(BaseCommand):
         missing = [p for p in paths if not Path(p).exists()]
         if missing:
             raise CommandError(f"not found: {', '.join(missing)}")
+        items = (
+            IngestItem(owner=user, source=Document.Source.UPLOAD, source_id=f"path:{f.resolve()}", title=f.name,
+                       mime_type=guess_mime_type(f.name), content=f.read_bytes())
+            for f in files
+        )
         states = {}
         with tqdm(total=len(files), unit="file", disable=options["verbosity"] == 0) as bar:
-            for start in range(0, len(files), batch):
-                items = [
-                    IngestItem(
-                        owner=user, source=Document.Source.UPLOAD, source_id=f"path:{f.resolve()}", title=f.name,
-                        mime_type=guess_mime_type(f.name), content=f.read_bytes(),
-                    )
-                    for f in files[start : start + batch]
-                ]
-                for document in ingest_batch(items=items):
-                    states[document.state] = states.get(document.state, 0) + 1
-                    if document.state == Document.State.FAILED:
-                        tqdm.write(f"failed: {document.title}: {document.error}")
-                bar.update(len(items))
+            for document in ingest_in_batches(items=items, batch_size=batch, progress=bar.update):
+                states[document.state] = states.get(document.state, 0) + 1
+                if document.state == Document.State.FAILED:
+                    tqdm.write(f"failed: {document.title}: {document.error}")
         summary = ", ".join(f"{n} {state}" for state, n in sorted(states.items())) or "nothing"
         self.stdout.write(self.style.SUCCESS(f"{len(files)} file(s): {summary}"))

@@ -3,16 +3,16 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from tqdm import tqdm
 
-from chunks.beir import read_qrels, read_queries
 from chunks.embedding import get_embedder
-from chunks.management.commands.load_beir import load_corpus
-from chunks.outbox.drain import drain
-from chunks.vector_index import build_vector_index
-from search.evaluation import MEASURES, evaluate_mode
+from chunks.vector_index import SearchMode, build_vector_index, set_vector_index
+from search.evaluation.beir import corpus_size, is_dataset, read_corpus, read_qrels, read_queries
+from search.evaluation.loading import load_corpus
+from search.evaluation.scoring import MEASURES, evaluate_mode
 
 
 class Command(BaseCommand):
@@ -34,7 +34,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, dataset, split, modes, rrf_k, limit_queries, ignore_identical_ids, keep, **options):
         dataset = Path(dataset)
-        if not (dataset / "corpus.jsonl").exists():
+        if not is_dataset(dataset):
             raise CommandError(f"{dataset} is not a BEIR dataset folder (corpus.jsonl missing)")
         started = time.perf_counter()
         name = dataset.resolve().name
@@ -44,34 +44,36 @@ class Command(BaseCommand):
         product_database = connection.settings_dict["NAME"]
         connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=keep, serialize=False)
         user, _ = get_user_model().objects.get_or_create(username=f"eval-{name}")
+        # A collection of its own, made this process's index: the load is pushed and searched there.
         index = build_vector_index(
             url=settings.QDRANT_URL or None,
             api_key=settings.QDRANT_API_KEY,
             path=settings.VAR_DIR / "eval-qdrant",
             collection=f"eval_{name}",
         )
+        previous_index = set_vector_index(index)
         embedder = get_embedder()
         try:
             index.ensure_collection(dense_dim=embedder.dense_dim, model_id=embedder.model_id)
-            self._load(dataset, user, index)
+            self._load(dataset, user, verbosity=options["verbosity"])
             qrels = read_qrels(dataset, split)
             queries = {q: t for q, t in read_queries(dataset).items() if q in qrels}
             if limit_queries:
                 queries = dict(list(queries.items())[:limit_queries])
             rows = []
             for k in rrf_k or [settings.SEARCH_RRF_K]:
-                settings.SEARCH_RRF_K = k
                 for mode in modes.split(","):
-                    if mode != "hybrid" and rows and any(r[0] == mode for r in rows):
+                    if mode != SearchMode.HYBRID and any(r[0] == mode for r in rows):
                         continue  # single legs do not depend on k
                     with tqdm(total=len(queries), desc=f"{mode} k={k}", unit="q", disable=options["verbosity"] == 0) as bar:
                         scores = evaluate_mode(
-                            user=user, queries=queries, qrels=qrels, mode=mode, index=index, embedder=embedder,
+                            user=user, queries=queries, qrels=qrels, mode=mode, rrf_k=k, embedder=embedder,
                             ignore_identical_ids=ignore_identical_ids, progress=bar.update,
                         )
-                    label = f"hybrid (RRF k={k})" if mode == "hybrid" else mode
+                    label = f"hybrid (RRF k={k})" if mode == SearchMode.HYBRID else mode
                     rows.append((mode, label, scores))
         finally:
+            set_vector_index(previous_index)
             if not keep:
                 index.drop_collection()
             index.close()
@@ -79,17 +81,14 @@ class Command(BaseCommand):
                 connection.creation.destroy_test_db(product_database, verbosity=0)
         self._print(rows, name, len(queries), time.perf_counter() - started)
 
-    def _load(self, dataset, user, index):
+    def _load(self, dataset, user, *, verbosity):
         if user.documents.exists():
             self.stdout.write("reusing the documents loaded by an earlier --keep run")
         else:
-            total = sum(1 for _ in open(dataset / "corpus.jsonl", encoding="utf-8"))
-            with tqdm(total=total, desc="embed corpus", unit="doc") as bar:
-                load_corpus(dataset=dataset, owner=user, progress=bar.update)
-        with tqdm(desc="push to vector store", unit="chunk") as bar:
-            result = drain(index=index, progress=lambda r: bar.update(r.synced))
-        if result.store_unavailable:
-            raise CommandError(f"the vector store is unavailable: {result.errors[-1]}")
+            with tqdm(total=corpus_size(dataset), desc="embed corpus", unit="doc", disable=verbosity == 0) as bar:
+                load_corpus(rows=read_corpus(dataset), owner=user, progress=bar.update)
+        # The operator's push-now command drains the outbox into this process's index, the one above.
+        call_command("sync_qdrant", stdout=self.stdout, stderr=self.stderr, verbosity=verbosity)
 
     def _print(self, rows, name, queries, seconds):
         header = f"{'mode':<22}" + "".join(f"{label:>12}" for label in MEASURES.values()) + f"{'query s':>10}"
