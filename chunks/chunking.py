@@ -3,6 +3,7 @@ with `overlap` tokens carried over, cutting at paragraph and sentence boundaries
 import re
 from dataclasses import dataclass
 
+from chunks.embedding import Embedder
 from chunks.extraction import ExtractedText
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
@@ -25,8 +26,8 @@ class _Unit:
     paragraph_start: bool
 
 
-def chunk_text(extracted: ExtractedText, *, tokenizer, size: int, overlap: int) -> list[TextChunk]:
-    """tokenizer: an object with tokenize(text) -> [(start, end), ...] (the embedder)."""
+def chunk_text(extracted: ExtractedText, *, tokenizer: Embedder, size: int, overlap: int) -> list[TextChunk]:
+    """`tokenizer`: the embedder, whose tokenize(text) gives each token's character offsets."""
     if overlap >= size:
         raise ValueError("chunk overlap must be smaller than the chunk size")
     units = list(_units(extracted, tokenizer=tokenizer, size=size))

@@ -167,6 +167,7 @@ DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Vector store --------------------------------------------------------------------------
+# Only "qdrant" (system check ragbase.E002); QDRANT_URL chooses the embedded engine or a server.
 VECTOR_DB_PROVIDER = env.str("VECTOR_DB_PROVIDER", default="qdrant")
 QDRANT_URL = env.str("QDRANT_URL", default="")
 QDRANT_API_KEY = env.str("QDRANT_API_KEY", default="")

@@ -10,10 +10,10 @@ from datetime import datetime
 
 from django.conf import settings
 
-from chunks.embedding import get_embedder
+from chunks.embedding import Embedder, get_embedder
 from chunks.models import Chunk
 from chunks.selectors import pending_chunk_count
-from chunks.vector_index import QueryFilter, SearchMode, ensure_index_ready
+from chunks.vector_index import QueryFilter, SearchMode, VectorIndex, ensure_index_ready
 from search.metrics import SEARCH_LATENCY
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,8 @@ class SearchResult:
 
 def search(
     *, user, query: str, mode: str = SearchMode.HYBRID, top_k: int = 10, filters: SearchFilters | None = None,
-    context_chunks: int = 0, rrf_k: int | None = None, prefetch_limit: int | None = None, index=None, embedder=None,
+    context_chunks: int = 0, rrf_k: int | None = None, prefetch_limit: int | None = None, index: VectorIndex | None = None,
+    embedder: Embedder | None = None,
 ) -> SearchResult:
     """The caller's chunks that best match `query`. Fusion of the hybrid mode: RRF with constant
     `rrf_k` over `prefetch_limit` candidates of each leg (default SEARCH_RRF_K and

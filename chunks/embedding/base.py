@@ -1,3 +1,5 @@
+"""What the rest of ragbase may ask of an embedder (HybridEmbedder is the one in use; tests pass
+small stand-ins for parts of it)."""
 from typing import Protocol, TypedDict
 
 
@@ -20,5 +22,9 @@ class Embedder(Protocol):
     def embed_documents(self, texts: list[str]) -> list[EmbeddedText]: ...
 
     def embed_query(self, text: str) -> EmbeddedText: ...
+
+    def tokenize(self, text: str) -> list[tuple[int, int]]:
+        """Character offsets of each token of the dense model's tokenizer (chunking cuts by these)."""
+        ...
 
     def count_tokens(self, text: str) -> int: ...

@@ -16,7 +16,7 @@ from django.db import transaction
 from chunks.chunking import TextChunk, chunk_text
 from chunks.outbox.enqueue import delete_chunks
 from chunks.outbox.wakeup import notify
-from chunks.embedding import get_embedder
+from chunks.embedding import Embedder, get_embedder
 from chunks.extraction import ExtractionError, extract_text
 from chunks.models import Chunk, Document
 from chunks.storage import forget_stored_file
@@ -42,7 +42,7 @@ def ingest_content(*, owner, source, source_id, title, mime_type, content, url="
     return ingest_batch(items=[item])[0]
 
 
-def ingest_batch(*, items: list[IngestItem], embedder=None) -> list[Document]:
+def ingest_batch(*, items: list[IngestItem], embedder: Embedder | None = None) -> list[Document]:
     """Ingest several files, embedding all their chunks together (far faster than one by one)."""
     embedder = embedder or get_embedder()
     prepared = prepare_documents(items=items, tokenizer=embedder)
@@ -100,7 +100,7 @@ def indexed_content(items: list[IngestItem]) -> dict[tuple, tuple[str, str]]:
     return known
 
 
-def prepare_documents(*, items: list[IngestItem], tokenizer, known: dict | None = None) -> list[PreparedDocument]:
+def prepare_documents(*, items: list[IngestItem], tokenizer: Embedder, known: dict | None = None) -> list[PreparedDocument]:
     """Extract and chunk each item (nothing is written). An item whose content hash matches its
     ready Document is marked unchanged; one that cannot be read carries the reason. `known`:
     `indexed_content` of these items, when the caller has read it already."""
@@ -190,7 +190,8 @@ def embedding_text(title: str, text: str) -> str:
 
 
 def ingest_stored_document(*, document_id: int, force: bool = False) -> Document | None:
-    """Ingest the stored file of an uploaded document (the django-q2 task and the admin's re-ingest)."""
+    """Ingest the stored file of an uploaded document (the django-q2 task and the admin's re-ingest).
+    The document is "processing" while this runs, then ready, empty or failed."""
     document = Document.objects.filter(pk=document_id).first()
     if document is None:
         return None  # deleted while queued
@@ -199,8 +200,11 @@ def ingest_stored_document(*, document_id: int, force: bool = False) -> Document
         return document
     with document.file.open("rb") as stored:
         content = stored.read()
-    if force:
-        Document.objects.filter(pk=document.pk).update(content_hash="")
+    if force or document.state == Document.State.QUEUED:
+        # Committed at once, so the documents page and the API show it while the work runs.
+        # (A document already indexed and not forced stays as it is: an unchanged file does no work.)
+        Document.objects.filter(pk=document.pk).update(
+            state=Document.State.PROCESSING, **({"content_hash": ""} if force else {}))
     item = IngestItem(
         document.owner, document.source, document.source_id, document.title, document.mime_type, content,
         document.url, document.modified_at,

@@ -1,14 +1,14 @@
 """Rebuilding the vector collection from Postgres, for a store that lost its data, a new embedding
 model or new collection settings. SYNCED chunks keep no vectors, so every chunk is embedded again
 from its text, staged PENDING, and pushed by the outbox's drain."""
-from chunks.embedding import get_embedder
+from chunks.embedding import Embedder, get_embedder
 from chunks.models import Chunk, SyncStatus, VectorDeletion
 from chunks.outbox.drain import DrainResult, drain
 from chunks.services.ingestion import embedding_text
 from chunks.vector_index import VectorIndex, get_vector_index
 
 
-def rebuild_collection(*, embedder=None, index: VectorIndex | None = None, batch_size=256,
+def rebuild_collection(*, embedder: Embedder | None = None, index: VectorIndex | None = None, batch_size=256,
                        progress=None) -> DrainResult:
     """Recreate the collection, re-embed every chunk from its text (PENDING again) and drain.
     `progress(stage, n)` is called with ("embedded", n) per embedded batch and ("pushed", n)."""

@@ -75,3 +75,25 @@ def test_ingest_command_walks_folders_and_reports_failures(ann, embedder, tmp_pa
     out = capsys.readouterr().out
     assert "3 file(s): 1 failed, 2 ready" in out
     assert Chunk.objects.filter(owner=ann).count() == 2
+
+
+def test_an_upload_shows_processing_while_it_is_ingested(
+    client, ann, embedder, settings, tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    from chunks.services import ingestion
+
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(ann)
+    seen = []
+    ingest_batch = ingestion.ingest_batch
+
+    def watched(**kwargs):
+        page = client.get("/documents/").content.decode()
+        seen.append((client.get("/api/documents/").json()[0]["state"], "<td>Processing</td>" in page))
+        return ingest_batch(**kwargs)
+
+    monkeypatch.setattr(ingestion, "ingest_batch", watched)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/documents/", {"files": [SimpleUploadedFile("p.txt", b"Pelicans dive for fish.")]})
+    assert seen == [("processing", True)]
+    assert Document.objects.get().state == Document.State.READY

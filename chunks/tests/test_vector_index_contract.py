@@ -45,16 +45,14 @@ def test_ensure_is_idempotent_and_a_mismatch_is_reported_not_overwritten(index):
     assert index.count() == 1
 
 
-def test_upsert_is_idempotent_delete_and_delete_by_document(index):
+def test_upsert_is_idempotent_and_delete_ignores_unknown_ids(index):
     a, b, c = point(document=1), point(document=1), point(document=2)
     index.upsert([a, b, c])
     index.upsert([a, b])
     assert index.count() == 3
     index.delete([a.id, str(uuid.uuid4())])
     assert index.count() == 2
-    index.delete_by_document(1)
-    assert index.count() == 1
-    assert index.count(QueryFilter(owner_id=1, document_ids=[2])) == 1
+    assert index.count(QueryFilter(owner_id=1, document_ids=[1])) == 1
 
 
 def ids(hits):

@@ -86,10 +86,6 @@ class VectorIndex(abc.ABC):
         """Delete points by id; ids that do not exist are ignored."""
 
     @abc.abstractmethod
-    def delete_by_document(self, document_id: int) -> None:
-        """Delete every point whose payload document_id matches."""
-
-    @abc.abstractmethod
     def query(
         self,
         *,

@@ -170,10 +170,6 @@ class EdgeVectorIndex(VectorIndex):
         if ids:
             self._call("delete", lambda s: s.update(edge.UpdateOperation.delete_points(list(ids))))
 
-    def delete_by_document(self, document_id: int) -> None:
-        condition = edge.Filter(must=[edge.FieldCondition("document_id", match=edge.MatchValue(document_id))])
-        self._call("delete", lambda s: s.update(edge.UpdateOperation.delete_points_by_filter(condition)))
-
     # --- reads -------------------------------------------------------------------------------
     def _filter(self, query_filter: QueryFilter | None):
         if query_filter is None:

@@ -103,12 +103,6 @@ class ServerVectorIndex(VectorIndex):
             selector = qm.PointIdsList(points=list(ids))
             self._call("delete", lambda: self.client.delete(self.collection, points_selector=selector, wait=True))
 
-    def delete_by_document(self, document_id: int) -> None:
-        selector = qm.FilterSelector(
-            filter=qm.Filter(must=[qm.FieldCondition(key="document_id", match=qm.MatchValue(value=document_id))])
-        )
-        self._call("delete", lambda: self.client.delete(self.collection, points_selector=selector, wait=True))
-
     def _filter(self, query_filter: QueryFilter | None):
         return None if query_filter is None else qm.Filter(must=filter_conditions(query_filter, _ServerConditions))
 

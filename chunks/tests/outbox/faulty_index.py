@@ -74,10 +74,6 @@ class WrappedIndex(VectorIndex):
         with self.lock:
             self.inner.delete(ids)
 
-    def delete_by_document(self, document_id):
-        with self.lock:
-            self.inner.delete_by_document(document_id)
-
     def query(self, **kwargs):
         with self.lock:
             return self.inner.query(**kwargs)
