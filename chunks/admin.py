@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.db.models import Count
 
-from chunks.models import Chunk, Document, VectorDeletion
+from chunks.models import Chunk, Document, SyncStatus, VectorDeletion
 from chunks.outbox.enqueue import requeue_failed
 from chunks.outbox.stats import stats
 from chunks.tasks import enqueue_ingestion
@@ -64,7 +64,7 @@ class ChunkAdmin(admin.ModelAdmin):
     @admin.display(description="Staged vectors")
     def vectors(self, chunk):
         if chunk.dense_vector is None:
-            return "none (in the vector store)" if chunk.sync_status == "SYNCED" else "none"
+            return "none (in the vector store)" if chunk.sync_status == SyncStatus.SYNCED else "none"
         return f"dense {len(chunk.dense_vector)}d, sparse {len(chunk.sparse_indices or [])} terms"
 
     def changelist_view(self, request, extra_context=None):

@@ -1,23 +1,23 @@
 from django import forms
+from django.contrib.auth import get_user_model
 
 from chunks.models import Document
 from chunks.vector_index import SearchMode
+from search.services import DEFAULT_MODE, MAX_QUERY_CHARS, MAX_TOP_K, default_top_k
 
 
 class SearchForm(forms.Form):
-    q = forms.CharField(label="Search", max_length=1000)
-    mode = forms.ChoiceField(choices=[(m.value, m.value) for m in SearchMode], initial="hybrid", required=False)
+    q = forms.CharField(label="Search", max_length=MAX_QUERY_CHARS)
+    mode = forms.ChoiceField(choices=[(m.value, m.value) for m in SearchMode], initial=DEFAULT_MODE.value, required=False)
     source = forms.ChoiceField(choices=[("", "any source"), *Document.Source.choices], required=False)
     modified_after = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    top_k = forms.IntegerField(min_value=1, max_value=100, initial=10, required=False)
+    top_k = forms.IntegerField(min_value=1, max_value=MAX_TOP_K, initial=default_top_k, required=False)
 
 
 class AdminSearchForm(SearchForm):
     user = forms.ModelChoiceField(queryset=None, label="Search as user")
 
     def __init__(self, *args, **kwargs):
-        from django.contrib.auth import get_user_model
-
         super().__init__(*args, **kwargs)
         self.fields["user"].queryset = get_user_model().objects.order_by("username")
         self.order_fields(["user", "q"])

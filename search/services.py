@@ -19,6 +19,16 @@ from search.metrics import SEARCH_LATENCY
 logger = logging.getLogger(__name__)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
+# What a search may ask for, and what it gets when it does not say (the API, the page and the
+# admin's search-as-user take these).
+DEFAULT_MODE = SearchMode.HYBRID
+MAX_TOP_K = 100
+MAX_QUERY_CHARS = 1000
+
+
+def default_top_k() -> int:
+    return settings.SEARCH_DEFAULT_TOP_K
+
 
 @dataclass(frozen=True)
 class SearchFilters:
@@ -57,16 +67,17 @@ class SearchResult:
 
 
 def search(
-    *, user, query: str, mode: str = SearchMode.HYBRID, top_k: int = 10, filters: SearchFilters | None = None,
+    *, user, query: str, mode: str = DEFAULT_MODE, top_k: int | None = None, filters: SearchFilters | None = None,
     context_chunks: int = 0, rrf_k: int | None = None, prefetch_limit: int | None = None, index: VectorIndex | None = None,
     embedder: Embedder | None = None,
 ) -> SearchResult:
-    """The caller's chunks that best match `query`. Fusion of the hybrid mode: RRF with constant
+    """The caller's `top_k` chunks (default SEARCH_DEFAULT_TOP_K) that best match `query`. Fusion of the hybrid mode: RRF with constant
     `rrf_k` over `prefetch_limit` candidates of each leg (default SEARCH_RRF_K and
     SEARCH_PREFETCH_LIMIT; at least `top_k` candidates). Raises
     chunks.vector_index.VectorStoreUnavailable when the store cannot answer."""
     started = time.perf_counter()
     mode = SearchMode(mode)
+    top_k = top_k or default_top_k()
     filters = filters or SearchFilters()
     embedded = (embedder or get_embedder()).embed_query(query)
     scored = ensure_index_ready(index).query(

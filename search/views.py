@@ -1,13 +1,12 @@
 from datetime import datetime, time, timezone
 
-from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from chunks.vector_index import VectorStoreUnavailable
 from search.forms import AdminSearchForm, SearchForm
-from search.services import SearchFilters, search
+from search.services import DEFAULT_MODE, SearchFilters, search
 
 
 def _run(form, user):
@@ -18,8 +17,8 @@ def _run(form, user):
         result = search(
             user=user,
             query=data["q"],
-            mode=data.get("mode") or "hybrid",
-            top_k=data.get("top_k") or settings.SEARCH_DEFAULT_TOP_K,
+            mode=data.get("mode") or DEFAULT_MODE,
+            top_k=data.get("top_k"),
             filters=SearchFilters(
                 sources=[data["source"]] if data.get("source") else None,
                 modified_after=datetime.combine(after, time.min, tzinfo=timezone.utc) if after else None,

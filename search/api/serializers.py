@@ -1,8 +1,8 @@
-from django.conf import settings
 from rest_framework import serializers
 
 from chunks.models import Document
 from chunks.vector_index import SearchMode
+from search.services import DEFAULT_MODE, MAX_QUERY_CHARS, MAX_TOP_K, default_top_k
 
 
 class CommaSeparatedList(serializers.ListField):
@@ -17,9 +17,9 @@ class CommaSeparatedList(serializers.ListField):
 
 
 class SearchRequestSerializer(serializers.Serializer):
-    q = serializers.CharField(min_length=1, max_length=1000, trim_whitespace=True)
-    top_k = serializers.IntegerField(min_value=1, max_value=100, default=lambda: settings.SEARCH_DEFAULT_TOP_K)
-    mode = serializers.ChoiceField(choices=[m.value for m in SearchMode], default=SearchMode.HYBRID.value)
+    q = serializers.CharField(min_length=1, max_length=MAX_QUERY_CHARS, trim_whitespace=True)
+    top_k = serializers.IntegerField(min_value=1, max_value=MAX_TOP_K, default=default_top_k)
+    mode = serializers.ChoiceField(choices=[m.value for m in SearchMode], default=DEFAULT_MODE.value)
     # Document ids are bigint primary keys: larger values cannot name a document.
     document = CommaSeparatedList(
         child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), required=False, max_length=100
