@@ -6,7 +6,7 @@ from django.core import serializers
 from django.db import connection
 
 from chunks.models import Chunk
-from chunks.tests.outbox.faulty_index import make_chunks
+from ragbase.testing import make_chunks
 
 pytestmark = pytest.mark.django_db
 

@@ -1,16 +1,16 @@
 import pytest
-from django.contrib.auth import get_user_model
 
 from chunks.models import Chunk, Document, SyncStatus, VectorDeletion
 from chunks.services.ingestion import IngestItem, ingest_batch, ingest_content
 from chunks.tests.files import docx_bytes, pdf_bytes
+from ragbase.testing import make_user
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def owner():
-    return get_user_model().objects.create_user("ingester")
+    return make_user("ingester")
 
 
 def ingest(owner, content, mime="text/plain", source_id="f1", title="Notes"):

@@ -10,8 +10,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def ann(django_user_model):
-    return django_user_model.objects.create_user("ann", password="pw")
+def ann(make_user):
+    return make_user("ann")
 
 
 def test_upload_page_queues_and_indexes_several_files(

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from chunks.vector_index import CollectionMismatch, QueryFilter, SearchMode, VectorPoint
-from conftest import TEST_DENSE_DIM, TEST_MODEL_ID
+from ragbase.testing import TEST_DENSE_DIM, TEST_MODEL_ID
 
 DIM = TEST_DENSE_DIM
 

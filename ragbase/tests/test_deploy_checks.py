@@ -4,7 +4,7 @@ import secrets
 import pytest
 from django.core.checks import run_checks
 
-from ragbase.tests.test_startup_errors import run_manage
+from ragbase.testing import run_manage
 
 PRODUCTION_ENV = {
     "DEBUG": "false",

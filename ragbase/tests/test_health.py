@@ -3,9 +3,11 @@ from datetime import timedelta
 
 import pytest
 
-from chunks.models import Chunk, Document
-from chunks.vector_index import IndexHealth, set_vector_index
+from chunks.models import Chunk
+from chunks.vector_index import IndexHealth
 from chunks.vector_index.qdrant_edge import EdgeVectorIndex
+from chunks.vector_index.qdrant_server import ServerVectorIndex
+from ragbase.testing import installed_index, make_document, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -39,38 +41,25 @@ def test_readyz_ready_with_healthy_store(client, vector_index):
 
 @pytest.mark.parametrize("index_class", [UnhealthyIndex, RaisingIndex])
 def test_readyz_503_with_broken_store(client, tmp_path, index_class):
-    previous = set_vector_index(index_class(path=tmp_path / "q", collection="c"))
-    try:
+    with installed_index(index_class(path=tmp_path / "q", collection="c")):
         response = client.get("/readyz")
-    finally:
-        set_vector_index(previous)
     assert response.status_code == 503
     assert response.json()["checks"]["vector_store"]["ok"] is False
 
 
-def test_readyz_503_when_collection_missing_on_server(client, tmp_path):
-    from qdrant_client import QdrantClient
-
-    from chunks.vector_index import qdrant_server as server
-
+def test_readyz_503_when_collection_missing_on_server(client):
     # qdrant-client in memory stands in for a server whose collection was never created.
-    missing = server.ServerVectorIndex.__new__(server.ServerVectorIndex)
-    missing.client, missing.collection, missing.where = QdrantClient(location=":memory:"), "absent", "memory"
-    missing.backend_name = "qdrant-server"
-    previous = set_vector_index(missing)
-    try:
+    with installed_index(ServerVectorIndex(location=":memory:", collection="absent")):
         response = client.get("/readyz")
-    finally:
-        set_vector_index(previous)
     assert response.status_code == 503
     assert "not created" in response.json()["checks"]["vector_store"]["detail"]
 
 
-def test_readyz_503_when_outbox_backlog_is_old(client, vector_index, django_user_model, settings):
+def test_readyz_503_when_outbox_backlog_is_old(client, vector_index, settings):
     vector_index.ensure_collection(dense_dim=384, model_id="test")
     settings.READY_MAX_OUTBOX_AGE_SECONDS = 60
-    owner = django_user_model.objects.create_user("u")
-    document = Document.objects.create(owner=owner, source="upload", source_id="x", title="t")
+    owner = make_user("u")
+    document = make_document(owner)
     chunk = Chunk.objects.create(document=document, owner=owner, ordinal=0, text="hello")
     Chunk.objects.filter(pk=chunk.pk).update(created_at=chunk.created_at - timedelta(minutes=5))
     response = client.get("/readyz")

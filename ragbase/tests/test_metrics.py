@@ -2,9 +2,15 @@
 import json
 
 import pytest
+from prometheus_client import REGISTRY
 
-from chunks.models import Chunk, Document
-from ragbase.tests.test_startup_errors import run_manage
+from chunks.metrics import OUTBOX_PUSHED
+from chunks.models import Chunk
+from chunks.outbox.drain import drain
+from chunks.services.ingestion import ingest_content
+from drive.metrics import DRIVE_SYNC_ERRORS
+from search.metrics import SEARCH_LATENCY
+from ragbase.testing import make_document, make_user, run_manage
 
 pytestmark = pytest.mark.django_db
 
@@ -23,13 +29,9 @@ def test_metrics_from_localhost_only_when_allowed(client, settings):
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
 
 
-def test_metrics_report_outbox_counts_and_ragbase_series(client, django_user_model):
-    from drive.metrics import DRIVE_SYNC_ERRORS
-    from chunks.metrics import OUTBOX_PUSHED
-    from search.metrics import SEARCH_LATENCY
-
-    owner = django_user_model.objects.create_user("m")
-    document = Document.objects.create(owner=owner, source="upload", source_id="x", title="t")
+def test_metrics_report_outbox_counts_and_ragbase_series(client):
+    owner = make_user("m")
+    document = make_document(owner)
     for ordinal in range(3):
         Chunk.objects.create(document=document, owner=owner, ordinal=ordinal, text="x")
     SEARCH_LATENCY.labels(mode="hybrid").observe(0.02)
@@ -52,13 +54,8 @@ def test_json_log_format(tmp_path):
     assert record["message"] == "hello" and record["level"] == "WARNING" and record["logger"] == "ragbase"
 
 
-def test_drain_counts_pushed_points(vector_index, embedder, django_user_model):
-    from prometheus_client import REGISTRY
-
-    from chunks.outbox.drain import drain
-    from chunks.services.ingestion import ingest_content
-
-    owner = django_user_model.objects.create_user("d")
+def test_drain_counts_pushed_points(vector_index, embedder):
+    owner = make_user("d")
     before = REGISTRY.get_sample_value("ragbase_outbox_pushed_total") or 0
     ingest_content(owner=owner, source="upload", source_id="a", title="a", mime_type="text/plain",
                    content=b"Metrics count the points each drain pushes.")

@@ -1,21 +1,7 @@
 """Starting with a broken configuration prints one clear line and exits non-zero."""
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_manage(tmp_path, *args, **env_overrides):
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    env.update(env_overrides)
-    env["RAGBASE_VAR_DIR"] = str(tmp_path)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+from ragbase.testing import run_manage
 
 
 @pytest.mark.parametrize("bad_key", ["", "abc", "zz" * 32, "00" * 16])

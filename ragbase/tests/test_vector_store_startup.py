@@ -2,7 +2,7 @@
 import pytest
 
 from chunks.vector_index.qdrant_edge import EdgeVectorIndex
-from ragbase.tests.test_startup_errors import run_manage
+from ragbase.testing import run_manage
 
 
 def test_unreachable_qdrant_url_is_one_clear_line(tmp_path):
@@ -28,7 +28,7 @@ def test_a_second_owner_of_the_embedded_store_is_refused_in_one_line(tmp_path):
 @pytest.mark.django_db
 def test_serve_indexes_the_embedded_store_before_serving_unless_turned_off(vector_index, settings):
     from chunks.outbox.drain import drain
-    from chunks.tests.outbox.faulty_index import ensured, make_chunks
+    from ragbase.testing import ensured, make_chunks
     from ragbase.management.commands.serve import index_embedded_store_at_start
 
     settings.QDRANT_INDEX_ON_START = False

@@ -2,7 +2,8 @@ import pytest
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from chunks.vector_index import VectorStoreUnavailable
+from chunks.vector_index import build_vector_index
+from ragbase.testing import installed_index
 
 pytestmark = pytest.mark.django_db
 
@@ -49,12 +50,8 @@ def test_bad_parameters_are_400_with_field_errors(api, vector_index, params, fie
 @pytest.fixture
 def unreachable_store():
     """The server backend aimed at a closed loopback port: a real connection failure."""
-    from chunks.vector_index import build_vector_index, set_vector_index
-
-    index = build_vector_index(url="http://127.0.0.1:9", collection="down", timeout=2)
-    previous = set_vector_index(index)
-    yield index
-    set_vector_index(previous)
+    with installed_index(build_vector_index(url="http://127.0.0.1:9", collection="down", timeout=2)) as index:
+        yield index
 
 
 def test_unreachable_vector_store_is_503_not_500(api, unreachable_store):

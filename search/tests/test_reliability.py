@@ -5,7 +5,6 @@ import pytest
 from django.test import Client
 from knox.models import AuthToken
 from rest_framework.test import APIClient
-from rest_framework.throttling import ScopedRateThrottle
 
 from chunks.models import Chunk
 from chunks.outbox.drain import drain
@@ -16,12 +15,6 @@ SHARED_WORDS = (
     "invoice budget contract meeting report project deadline client server backup network "
     "policy holiday travel expense salary review design launch garden river mountain coffee"
 ).split()
-
-
-@pytest.fixture
-def unthrottled(monkeypatch):
-    """These tests fire far more requests than a person would; throttling has its own setting."""
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"search": "1000000/min"})
 
 
 @pytest.fixture

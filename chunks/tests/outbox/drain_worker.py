@@ -11,7 +11,8 @@ def main(store_folder):
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ragbase.settings")
     django.setup()
     from chunks.outbox.drain import drain
-    from chunks.tests.outbox.faulty_index import WrappedIndex, ensured
+    from chunks.tests.outbox.faulty_index import WrappedIndex
+    from ragbase.testing import ensured
     from chunks.vector_index.qdrant_server import ServerVectorIndex
 
     class HangingIndex(WrappedIndex):

@@ -1,42 +1,11 @@
-"""Synthetic chunks and fault-injecting wrappers around a real VectorIndex for the outbox tests."""
+"""Fault-injecting wrappers around a real VectorIndex, and what a store holds, for the outbox tests."""
 import random
 import threading
 from collections import Counter
 
-from django.contrib.auth import get_user_model
+import qdrant_edge as edge
 
-from chunks.models import Chunk, Document
-from chunks.vector_index import VectorIndex, VectorStoreUnavailable
-from conftest import TEST_DENSE_DIM, TEST_MODEL_ID
-
-
-def make_chunks(n, *, owner_name="ann", documents=1, dim=TEST_DENSE_DIM, seed=0):
-    """n PENDING chunks with random vectors spread over `documents` documents of one owner."""
-    rng = random.Random(seed)
-    owner, _ = get_user_model().objects.get_or_create(username=owner_name)
-    docs = [
-        Document.objects.create(owner=owner, source="upload", source_id=f"{owner_name}-{i}-{rng.random()}",
-                                title=f"doc {i}", mime_type="text/plain")
-        for i in range(documents)
-    ]
-    Chunk.objects.bulk_create(
-        [
-            Chunk(
-                document=docs[i % documents], owner=owner, ordinal=i, text=f"chunk {i}",
-                dense_vector=[rng.random() + 0.01 for _ in range(dim)],
-                sparse_indices=[rng.randrange(1000) + 1000 * k for k in range(3)],
-                sparse_values=[rng.random() + 0.01 for _ in range(3)],
-            )
-            for i in range(n)
-        ],
-        batch_size=2000,
-    )
-    return docs
-
-
-def ensured(index):
-    index.ensure_collection(dense_dim=TEST_DENSE_DIM, model_id=TEST_MODEL_ID)
-    return index
+from chunks.vector_index import IndexHealth, VectorIndex, VectorStoreUnavailable
 
 
 class WrappedIndex(VectorIndex):
@@ -97,8 +66,6 @@ def stored_ids(index) -> set[str]:
             ids.update(str(r.id) for r in page)
             if offset is None:
                 return ids
-    import qdrant_edge as edge
-
     records, _ = index._open().scroll(edge.ScrollRequest(limit=10**7))
     return {str(r.id) for r in records}
 
@@ -134,8 +101,6 @@ class FlakyIndex(WrappedIndex):
         super().delete(ids)
 
     def health(self):
-        from chunks.vector_index import IndexHealth
-
         if self.down:
             return IndexHealth(ok=False, backend="flaky", detail="down")
         return super().health()

@@ -13,7 +13,8 @@ from django.db import connection, connections
 
 from chunks.models import Chunk, SyncStatus
 from chunks.outbox.drain import drain
-from chunks.tests.outbox.faulty_index import WrappedIndex, ensured, make_chunks, stored_ids
+from chunks.tests.outbox.faulty_index import WrappedIndex, stored_ids
+from ragbase.testing import ensured, make_chunks
 
 ROOT = Path(__file__).resolve().parents[3]
 RELIABILITY_CHUNKS = int(os.environ.get("RAGBASE_RELIABILITY_CHUNKS", "4000"))

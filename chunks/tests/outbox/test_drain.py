@@ -6,7 +6,8 @@ import pytest
 from chunks.outbox.enqueue import delete_document
 from chunks.models import Chunk, Document, SyncStatus, VectorDeletion
 from chunks.outbox.drain import drain
-from chunks.tests.outbox.faulty_index import FlakyIndex, RejectingIndex, SimulatedCrash, ensured, make_chunks, stored_ids
+from chunks.tests.outbox.faulty_index import FlakyIndex, RejectingIndex, SimulatedCrash, stored_ids
+from ragbase.testing import ensured, make_chunks
 from chunks.vector_index import QueryFilter
 
 

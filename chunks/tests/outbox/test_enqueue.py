@@ -1,14 +1,14 @@
 import pytest
-from django.contrib.auth import get_user_model
 
-from chunks.outbox.enqueue import delete_chunks, delete_document
 from chunks.models import Chunk, Document, VectorDeletion
+from chunks.outbox.enqueue import delete_chunks, delete_document
+from ragbase.testing import make_document, make_user
 
 
 @pytest.fixture
 def document(db):
-    owner = get_user_model().objects.create_user("ann")
-    doc = Document.objects.create(owner=owner, source="upload", source_id="a", title="A")
+    owner = make_user("ann")
+    doc = make_document(owner, source_id="a", title="A")
     Chunk.objects.bulk_create([Chunk(document=doc, owner=owner, ordinal=i, text=f"t{i}") for i in range(3)])
     return doc
 

@@ -8,7 +8,8 @@ import pytest
 from chunks.outbox.enqueue import delete_document
 from chunks.models import Chunk, Document, SyncStatus, VectorDeletion
 from chunks.outbox.drain import drain
-from chunks.tests.outbox.faulty_index import FlakyIndex, SimulatedCrash, ensured, make_chunks, stored_ids
+from chunks.tests.outbox.faulty_index import FlakyIndex, SimulatedCrash, stored_ids
+from ragbase.testing import ensured, make_chunks
 
 
 @pytest.mark.reliability

@@ -13,7 +13,7 @@ from chunks.outbox.drain import drain
 from chunks.outbox.enqueue import delete_document
 from chunks.outbox.wakeup import OwnerDrainThread, notify
 from chunks.tasks import drain_outbox
-from chunks.tests.outbox.faulty_index import ensured, make_chunks
+from ragbase.testing import ensured, installed_index, make_chunks
 
 
 def wait_for(condition, seconds=30):
@@ -57,14 +57,11 @@ def test_in_server_mode_a_deletion_enqueues_one_drain_task_per_transaction(
 @pytest.mark.django_db
 def test_in_embedded_mode_a_worker_task_never_opens_the_store(settings):
     settings.QDRANT_URL = ""
-    previous = vector_index_module.set_vector_index(None)
-    try:
+    with installed_index(None):
         make_chunks(2)
         assert "woke the owner" in drain_outbox()
         assert vector_index_module._process_index is None
         assert Chunk.objects.filter(sync_status=SyncStatus.PENDING).count() == 2
-    finally:
-        vector_index_module.set_vector_index(previous)
 
 
 @pytest.mark.django_db(transaction=True)
