@@ -1,4 +1,4 @@
-"""Phase-4 baseline (bench only): the same chunks' dense vectors in Postgres with pgvector (HNSW, cosine)
+"""The pgvector baseline (bench only): the same chunks' dense vectors in Postgres with pgvector (HNSW, cosine)
 plus tsvector/GIN full-text ranking, fused by reciprocal rank fusion in ONE SQL query.
 
 The full-text leg ORs the query's terms (plainto_tsquery with & turned into |): as an AND query it

@@ -1,12 +1,18 @@
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.messages import get_messages
 from django.db import connection as db
+from social_core.exceptions import AuthPolicyError
 from social_django.models import UserSocialAuth
 
 from chunks.models import Chunk, Document
 from drive.models import DriveConnection
+from drive.pipeline import require_logged_in_user
 from drive.services.sync import sync_connection
 from drive.tests.fake_google import FakeFile
 from drive.tests.oauth import begin, connect
+from ragbase.testing import make_user
 
 
 def test_connect_flow_stores_the_refresh_token_encrypted_only(client, fake_google, make_user):
@@ -53,10 +59,23 @@ def test_callback_rejects_a_bad_or_replayed_state(client, fake_google, make_user
 
 
 def test_connect_requires_login(client, fake_google, db):
+    """An anonymous browser that starts a connect and comes back from Google with a valid state and
+    code is refused by the pipeline's require_logged_in_user step: no connection, no association,
+    no user is made."""
     response = client.get("/drive/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
-    response = client.get("/complete/google-oauth2/", {"state": "x", "code": "y"})
-    assert not DriveConnection.objects.exists()
+    params = begin(client, fake_google)  # anonymous: the state lives in the anonymous session
+    response = client.get("/complete/google-oauth2/", {"state": params["state"], "code": fake_google.issue_code("x@x.example")})
+    # The state was accepted and the code exchanged: what refused the connect is the pipeline step.
+    assert any(r.startswith("POST /token") for r in fake_google.requests)
+    assert response.status_code == 302 and response["Location"] == "/drive/"
+    # social-auth shows its own wording of a policy refusal, whatever the step's text.
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [str(AuthPolicyError(None))]
+    assert not DriveConnection.objects.exists() and not UserSocialAuth.objects.exists()
+    assert not get_user_model().objects.exists()
+    with pytest.raises(AuthPolicyError):
+        require_logged_in_user(None, user=AnonymousUser())
+    assert require_logged_in_user(None, user=make_user("kim")) is None
 
 
 def test_disconnect_revokes_and_removes_documents(client, fake_google, make_user, embedder):

@@ -1,4 +1,4 @@
-"""End to end in a real browser (issue 6): log in → connect Google Drive through the OAuth
+"""End to end in a real browser: log in → connect Google Drive through the OAuth
 redirect (fake Google) → Sync now → the search page finds a sentence from a Drive file.
 
 Headless Debian Chromium driven by Playwright against pytest-django's live_server. Skips when

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -20,7 +22,10 @@ def test_admin_login_shows_the_apps_models(client):
     assert response.status_code == 200
     html = response.content.decode()
     assert "Site administration" in html
-    assert "Documents" in html and "Chunks" in html
+    # Each model's own link (the app's heading, "Documents and chunks", names no model).
+    for path, name in [("chunks/document", "Documents"), ("chunks/chunk", "Chunks"),
+                       ("chunks/vectordeletion", "Vector deletions"), ("drive/driveconnection", "Drive connections")]:
+        assert re.search(rf'<a href="/admin/{path}/"[^>]*>{name}</a>', html), name
 
 
 @pytest.mark.django_db

@@ -1,6 +1,5 @@
-"""Issue 8, promise 6: random create / modify / delete of documents interleaved with drains and
-searches. Search never returns a deleted or stale chunk, and at the end Postgres and the vector
-store agree."""
+"""Random create / modify / delete of documents interleaved with drains and searches: search never
+returns a deleted or stale chunk, and at the end Postgres and the vector store agree."""
 import pytest
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st

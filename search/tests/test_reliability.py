@@ -1,4 +1,4 @@
-"""Issue 8, promises 7 (isolation) and 8 (hostile API input), on real Postgres and the real engine."""
+"""Isolation between users and refusal of anonymous and cross-site requests, on real Postgres and the real engine."""
 import random
 
 import pytest

@@ -14,6 +14,7 @@ from django.db import connection, connections
 from chunks.models import Chunk, SyncStatus
 from chunks.outbox.drain import drain
 from chunks.tests.outbox.faulty_index import WrappedIndex, stored_ids
+from chunks.vector_index.qdrant_server import ServerVectorIndex
 from ragbase.testing import ensured, make_chunks
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -82,10 +83,9 @@ def test_inside_a_transaction_the_drain_stays_on_the_callers_connection(vector_i
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_four_parallel_drains_over_many_chunks_push_each_once_none_lost(tmp_path):
-    """Promise 5 (issue 8) against the server backend's stand-in. The suite runs
-    RAGBASE_RELIABILITY_CHUNKS (default 4,000); set it to 20000 for the full figure."""
-    from chunks.vector_index.qdrant_server import ServerVectorIndex
-
+    """Four drains in threads with their own connections, against the server backend's stand-in,
+    upsert every chunk exactly once. The suite runs RAGBASE_RELIABILITY_CHUNKS (default 4,000); set
+    it to 20000 for the full figure."""
     index = WrappedIndex(ensured(ServerVectorIndex(location=":memory:", collection="p5")))
     make_chunks(RELIABILITY_CHUNKS, documents=20)
     run_parallel_drains(index, workers=4, batch_size=250)

@@ -3,12 +3,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chunks.outbox.enqueue import delete_document
 from chunks.models import Chunk, Document, SyncStatus, VectorDeletion
 from chunks.outbox.drain import drain
+from chunks.outbox.enqueue import delete_document
 from chunks.tests.outbox.faulty_index import FlakyIndex, RejectingIndex, SimulatedCrash, stored_ids
-from ragbase.testing import ensured, make_chunks
 from chunks.vector_index import QueryFilter
+from ragbase.testing import ensured, make_chunks
 
 
 @pytest.fixture
@@ -122,32 +122,3 @@ def test_a_crash_between_upsert_and_commit_leaves_chunks_pending_and_the_repush_
     index.crash_rate = 0.0
     assert drain(index=index).synced == 12
     assert index.count() == 12 and stored_ids(index) == chunk_ids()
-
-
-def test_concurrent_first_searches_create_the_collection_once(vector_index):
-    """Threads of a fresh server all ask for the index at once; none may fail."""
-    import threading
-
-    from chunks.vector_index import ensure_index_ready
-
-    calls, errors = [], []
-    original = vector_index.ensure_collection
-
-    def slow_ensure(**kwargs):
-        calls.append(kwargs)
-        original(**kwargs)
-
-    vector_index.ensure_collection = slow_ensure
-
-    def first_request():
-        try:
-            ensure_index_ready(vector_index, dense_dim=8, model_id="m")
-        except Exception as exc:  # noqa: BLE001 - the test counts every failure
-            errors.append(exc)
-
-    threads = [threading.Thread(target=first_request) for _ in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == [] and len(calls) == 1 and vector_index.ready

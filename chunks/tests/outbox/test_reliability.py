@@ -1,6 +1,6 @@
-"""Issue 8, promise 4: the vector store fails at random points during a drain of thousands of
-chunks (errors, timeouts, outages, the drain dying between upsert and commit); after recovery
-every chunk is SYNCED exactly once in effect and deleted ones are gone."""
+"""The vector store fails at random points during a drain of thousands of chunks (errors,
+timeouts, outages, the drain dying between upsert and commit); after recovery every chunk is
+SYNCED exactly once in effect and deleted ones are gone."""
 import random
 
 import pytest
