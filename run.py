@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """ragbase bootstrap: `python3 run.py start` serves the embedded demo, `python3 run.py test`
-runs the test suite. Both create .venv and install requirements.txt first (reused when
-unchanged), and create a local .env with fresh secrets if there is none."""
+runs the test suite. Both create .venv first and install into it what they need: `start`
+requirements.txt, `test` requirements-dev.txt (which includes it). A venv is reused until either
+file changes. `start` also creates a local .env with fresh secrets if there is none."""
 import hashlib
 import os
 import secrets
@@ -14,23 +15,35 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PYTHON = VENV / "bin" / "python"
 REQUIREMENTS = ROOT / "requirements.txt"
+DEV_REQUIREMENTS = ROOT / "requirements-dev.txt"
 INSTALLED_MARKER = VENV / ".requirements.sha256"
 ENV_FILE = ROOT / ".env"
 
 
-def ensure_venv():
+def _digest(*files: Path) -> str:
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.name.encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_venv(*, dev: bool):
+    """.venv with requirements.txt installed, and requirements-dev.txt too when `dev`. The marker
+    holds a digest of what was installed: a change to either file installs again."""
     if sys.version_info < (3, 11):
         sys.exit("ragbase needs Python 3.11 or newer")
     if not PYTHON.exists():
         print("ragbase: creating .venv", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
-    if INSTALLED_MARKER.exists() and INSTALLED_MARKER.read_text().strip() == wanted:
+    production, development = _digest(REQUIREMENTS), _digest(REQUIREMENTS, DEV_REQUIREMENTS)
+    installed = INSTALLED_MARKER.read_text().strip() if INSTALLED_MARKER.exists() else ""
+    if installed == development or (installed == production and not dev):
         return
-    print("ragbase: installing requirements into .venv", flush=True)
+    requirements = DEV_REQUIREMENTS if dev else REQUIREMENTS
+    print(f"ragbase: installing {requirements.name} into .venv", flush=True)
     subprocess.check_call([PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
-    subprocess.check_call([PYTHON, "-m", "pip", "install", "--quiet", "-r", REQUIREMENTS])
-    INSTALLED_MARKER.write_text(wanted)
+    subprocess.check_call([PYTHON, "-m", "pip", "install", "--quiet", "-r", requirements])
+    INSTALLED_MARKER.write_text(development if dev else production)
 
 
 def ensure_env_file():
@@ -54,7 +67,7 @@ def main():
     command = sys.argv[1] if len(sys.argv) > 1 else "help"
     if command not in ("start", "test"):
         sys.exit("usage: python3 run.py start [ADDR:PORT] | python3 run.py test [pytest args]")
-    ensure_venv()
+    ensure_venv(dev=command == "test")
     os.chdir(ROOT)
     if command == "start":
         ensure_env_file()

@@ -69,3 +69,12 @@ def test_dockerfile_is_multistage_nonroot_with_healthcheck():
     assert "collectstatic" in dockerfile and "gunicorn ragbase.wsgi" in dockerfile
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert ".env" in ignored and ".git" in ignored and ".venv" in ignored
+
+
+def test_the_image_installs_the_production_requirements_only():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "pip install -r /tmp/requirements.txt" in dockerfile and "requirements-dev" not in dockerfile
+    production = (ROOT / "requirements.txt").read_text().lower()
+    assert "django==" in production and "pytest" not in production and "playwright" not in production
+    development = (ROOT / "requirements-dev.txt").read_text()
+    assert "-r requirements.txt" in development.splitlines() and "pytest==" in development
