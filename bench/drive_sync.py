@@ -1,4 +1,4 @@
-"""The `drive` section of bench/run.py: a first Drive sync from "Sync now" to all searchable.
+"""The `drive` section of bench/run.py (imported once Django is set up): a first Drive sync from "Sync now" to all searchable.
 
 A fake Google on loopback (drive/tests/fake_google.py: the real google-api-python-client talks to
 it over HTTP, at Google's page sizes) serves N Google Docs of real text (NFCorpus title + abstract).
@@ -17,26 +17,33 @@ import sys
 import time
 from pathlib import Path
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Max
+from django.test import Client
+from django_q.models import Success, Task
+from django_q.tasks import async_task
+
+from chunks.chunking import chunk_text
+from chunks.embedding import get_embedder
+from chunks.extraction import extract_text
+from chunks.models import Chunk
+from chunks.outbox.wakeup import OwnerDrainThread
+from chunks.services.ingestion import embedding_text
+from drive.models import DriveConnection, SyncRun
+from drive.tests.fake_google import FakeFile, FakeGoogle
+
 ROOT = Path(__file__).resolve().parents[1]
-# The environment the sync runs with (set before django.setup(), for this process and the workers).
-SYNC_ENV = {"DRIVE_TASK_SECONDS": "60", "Q_TIMEOUT_SECONDS": "180", "Q_RETRY_SECONDS": "240",
-            "Q_SAVE_LIMIT": "0", "OUTBOX_POLL_SECONDS": "1"}
 FLOOR_SAMPLE = 1000  # chunk texts embedded for the floor before and after each run
 
 
 def warm_up(seconds: float) -> None:
     """A worker task: load the embedding model, then hold the worker so the next warm-up goes to another."""
-    from chunks.embedding import get_embedder
-
     get_embedder().embed_query("warm up")
     time.sleep(seconds)
 
 
 def section(record, *, corpus: dict, documents: int, worker_counts=(1, 2)):
-    from django.contrib.auth import get_user_model
-
-    from drive.tests.fake_google import FakeFile, FakeGoogle
-
     fake = FakeGoogle().start()
     fake.page_size_cap = None  # Google's page sizes
     ids = sorted(corpus)[:documents]
@@ -55,14 +62,6 @@ def section(record, *, corpus: dict, documents: int, worker_counts=(1, 2)):
 
 
 def one_run(record, fake, user, *, workers: int, documents: int, sample: list[str]):
-    from django.db.models import Max
-    from django.test import Client
-    from django_q.models import Task
-
-    from chunks.models import Chunk
-    from chunks.outbox.wakeup import OwnerDrainThread
-    from drive.models import DriveConnection, SyncRun
-
     connection = DriveConnection(user=user, google_email=f"{user.username}@gmail.example")
     connection.refresh_token = fake.grant(connection.google_email)
     connection.save()
@@ -111,13 +110,11 @@ def one_run(record, fake, user, *, workers: int, documents: int, sample: list[st
     record("drive", label, "first progress on the page", first_found, "s")
     record("drive", label, "first file done", first_done, "s")
     record("drive", label, "tasks (failed)", f"{tasks.count()} ({tasks.filter(success=False).count()})")
-    record("drive", label, "longest task / bound", max(durations) / float(SYNC_ENV["DRIVE_TASK_SECONDS"]), "x")
+    record("drive", label, "longest task / bound", max(durations) / settings.DRIVE_TASK_SECONDS, "x")
     record("drive", label, "workers busy (task seconds / wall / workers)", sum(durations) / total / workers, "x")
 
 
 def start_cluster(fake, workers: int) -> subprocess.Popen:
-    from django_q.tasks import async_task
-
     # Each worker process gets its share of the cores for its embedding calls (EMBED_THREADS).
     env = dict(os.environ, Q_WORKERS=str(workers), DRIVE_PROCESSING_TASKS=str(workers),
                EMBED_THREADS=str(max(1, os.cpu_count() // workers)),
@@ -126,7 +123,6 @@ def start_cluster(fake, workers: int) -> subprocess.Popen:
     log = Path(os.environ["RAGBASE_VAR_DIR"]) / f"qcluster-{workers}.log"
     cluster = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
                                stdout=log.open("w"), stderr=subprocess.STDOUT)
-    from django_q.models import Success
 
     before = Success.objects.filter(func="bench.drive_sync.warm_up").count()
     for _ in range(workers):
@@ -151,13 +147,6 @@ def stop_cluster(cluster: subprocess.Popen) -> None:
 def floor_texts(docs: list[dict]) -> list[str]:
     """A sample of the chunk texts the sync makes of these documents (the same extraction,
     chunking and title prefix), for the raw embedding floor."""
-    from django.conf import settings
-
-    from chunks.chunking import chunk_text
-    from chunks.embedding import get_embedder
-    from chunks.extraction import extract_text
-    from chunks.services.ingestion import embedding_text
-
     embedder = get_embedder()
     texts = [embedding_text(doc.get("title") or doc["_id"], piece.text) for doc in docs
              for piece in chunk_text(extract_text(doc["text"].encode(), "text/plain"), tokenizer=embedder,
@@ -168,10 +157,6 @@ def floor_texts(docs: list[dict]) -> list[str]:
 
 def embedding_floor(texts: list[str]) -> float:
     """Chunks/s of the embedder alone, in batches of EMBED_BATCH_SIZE, in this process."""
-    from django.conf import settings
-
-    from chunks.embedding import get_embedder
-
     embedder = get_embedder()
     started = time.perf_counter()
     for start in range(0, len(texts), settings.EMBED_BATCH_SIZE):

@@ -7,35 +7,24 @@ Runs on its own throw-away embedded PostgreSQL and qdrant-edge store in a temp d
 pre-embedded (random vectors, ~60 sparse terms, ~700 characters of text) and inserted with SQL;
 the drain is the real `chunks.outbox.drain.drain`. Storage is pg_total_relation_size of the chunk
 table (heap + TOAST + indexes), after VACUUM FULL in both states so dead tuples don't count.
+
+Run as a script, this module sets Django up itself (main), so the project's modules are imported
+inside its functions; bench/run.py imports it after setting Django up.
 """
 import argparse
 import os
-import secrets
+import random
 import sys
 import tempfile
 import time
+import uuid
+from array import array
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-
-def setup_django(tmp: Path):
-    os.environ.update(
-        RAGBASE_VAR_DIR=str(tmp / "var"), QDRANT_PATH=str(tmp / "qdrant"), RAGBASE_IGNORE_DOTENV="true",
-        SECRET_KEY=secrets.token_hex(32), APP_ENCRYPTION_KEY=secrets.token_hex(32), LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="ragbase.settings",
-    )
-    from ragbase.embedded_postgres import embedded_database_url
-
-    os.environ["DATABASE_URL"] = embedded_database_url(tmp / "pgdata", cleanup_mode="delete")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
+sys.path.insert(0, str(ROOT / "bench"))
+from environment import setup_django  # noqa: E402
 
 INSERT_CHUNKS = """
 INSERT INTO chunks_chunk (document_id, owner_id, ordinal, text, metadata, sync_status, dense_vector,
@@ -81,10 +70,6 @@ def engine_floor(*, points, dim, batch_size, folder) -> float:
     the drain hands over, upserted batch by batch through EdgeVectorIndex (the only way into the
     engine) into a fresh collection. What the drain adds is Postgres (claim, mark SYNCED) and
     unpacking."""
-    import random
-    import uuid
-    from array import array
-
     from chunks.vector_index import VectorPoint
     from chunks.vector_index.qdrant_edge import EdgeVectorIndex
 

@@ -7,6 +7,8 @@ worse than it is. The indexes are built after the rows are loaded (pgvector's ad
 100k rows into an existing HNSW index took longer than the whole bench should)."""
 from django.db import connection
 
+from chunks.models import Chunk
+
 TABLE = """
 CREATE EXTENSION IF NOT EXISTS vector;
 CREATE TABLE IF NOT EXISTS bench_pgvector (chunk_id bigint PRIMARY KEY, owner_id bigint, document_id bigint,
@@ -56,8 +58,6 @@ def _run(cursor, script, params=None):
 def _load_vectors(cursor, *, owner_id, dim):
     """Add the owner's staged dense vectors. They are packed float32 bytea (chunks/fields.py),
     which SQL cannot cast to a vector, so they pass through Python in id-ordered batches."""
-    from chunks.models import Chunk
-
     staged = Chunk.objects.filter(owner_id=owner_id, dense_vector__isnull=False).order_by("id")
     cursor.execute("SELECT coalesce(max(chunk_id), 0) FROM bench_pgvector WHERE owner_id = %s", [owner_id])
     last_id = cursor.fetchone()[0]  # rows already in from an earlier build

@@ -17,30 +17,43 @@ OUTBOX_DELETED = Counter("ragbase_outbox_deleted", "Vector deletions (tombstones
 OUTBOX_DRAIN_ERRORS = Counter("ragbase_outbox_drain_errors", "Drain batches that failed against the store.")
 
 
-class OutboxCollector:
-    """Outbox counts per status, queried at scrape time."""
+class ScrapeTimeCollector:
+    """Series read from Postgres when Prometheus scrapes, so every replica reports the same numbers.
+    `families()` makes the series empty, `fill()` adds the samples. Registering asks only for the
+    series' names (`describe`), so no query runs while the apps load."""
 
-    @staticmethod
-    def _families():
+    def families(self) -> tuple:
+        raise NotImplementedError
+
+    def fill(self, *families) -> None:
+        raise NotImplementedError
+
+    def describe(self):
+        return self.families()
+
+    def collect(self):
+        families = self.families()
+        try:
+            self.fill(*families)
+        except Exception:
+            return  # Postgres down: /readyz says so; the scrape still returns the other series.
+        yield from families
+
+
+class OutboxCollector(ScrapeTimeCollector):
+    """Outbox counts per status."""
+
+    def families(self):
         return (
             GaugeMetricFamily("ragbase_outbox_chunks", "Chunks by outbox sync status.", labels=["status"]),
             GaugeMetricFamily("ragbase_outbox_deletions_pending", "Vector deletions not yet applied."),
         )
 
-    def describe(self):
-        # Registering asks for the series' names: no database query while the apps load.
-        return self._families()
-
-    def collect(self):
-        try:
-            outbox = stats()
-        except Exception:
-            return  # Postgres down: /readyz says so; the scrape still returns the other series.
-        chunks, deletions = self._families()
+    def fill(self, chunks, deletions):
+        outbox = stats()
         for status in SyncStatus.values:
             chunks.add_metric([status], outbox.counts[status])
         deletions.add_metric([], outbox.deletions_pending)
-        yield from (chunks, deletions)
 
 
 REGISTRY.register(OutboxCollector())

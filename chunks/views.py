@@ -5,8 +5,8 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from chunks.outbox.enqueue import delete_document
 from chunks.models import Document
+from chunks.outbox.enqueue import delete_document
 from chunks.selectors import documents_with_counts, stored_upload_bytes
 from chunks.uploads import queue_upload, upload_refusal
 

@@ -10,16 +10,16 @@ Totals only (no per-user labels): the page and the admin show each connection's 
 from prometheus_client import REGISTRY, Counter
 from prometheus_client.core import GaugeMetricFamily
 
+from chunks.metrics import ScrapeTimeCollector
 from drive.selectors import backlog_totals
 
 DRIVE_SYNC_ERRORS = Counter("ragbase_drive_sync_errors", "Google Drive sync runs that ended in an error.")
 
 
-class DriveSyncCollector:
-    """Read at scrape time from Postgres, so every replica reports the same backlog."""
+class DriveSyncCollector(ScrapeTimeCollector):
+    """The backlog of active syncs."""
 
-    @staticmethod
-    def _families():
+    def families(self):
         return (
             GaugeMetricFamily("ragbase_drive_sync_runs", "Active Drive sync runs by phase.", labels=["phase"]),
             GaugeMetricFamily("ragbase_drive_sync_files", "Files of active Drive syncs still to process.",
@@ -28,22 +28,13 @@ class DriveSyncCollector:
                               "Seconds since the stalest active Drive sync last made progress."),
         )
 
-    def describe(self):
-        # Registering asks for the series' names: no database query while the apps load.
-        return self._families()
-
-    def collect(self):
-        try:
-            totals = backlog_totals()
-        except Exception:
-            return  # Postgres down: /readyz says so; the scrape still returns the other series.
-        runs, files, oldest_heartbeat = self._families()
+    def fill(self, runs, files, oldest_heartbeat):
+        totals = backlog_totals()
         for phase, count in totals.runs_by_phase.items():
             runs.add_metric([phase], count)
         files.add_metric(["queued"], totals.queued)
         files.add_metric(["in_progress"], totals.in_progress)
         oldest_heartbeat.add_metric([], totals.oldest_heartbeat_seconds)
-        yield from (runs, files, oldest_heartbeat)
 
 
 REGISTRY.register(DriveSyncCollector())

@@ -12,7 +12,6 @@ from django_q.conf import Conf
 from django_q.models import Schedule
 
 from chunks.tasks import task_path
-
 from drive.models import DriveConnection, SyncRun
 from drive.services import batching, listing, processing, runs, tickets
 from drive.services.sync import runs_to_move, sync_connection

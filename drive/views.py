@@ -10,7 +10,8 @@ from drive.models import DriveConnection
 from drive.selectors import failed_drive_documents, sync_progress
 from drive.services.connection import disconnect
 from drive.services.folders import folders_for_picker
-from drive.services.runs import active_run, stop as stop_run
+from drive.services.runs import active_run
+from drive.services.runs import stop as stop_run
 from drive.tasks import request_sync
 
 

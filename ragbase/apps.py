@@ -6,4 +6,5 @@ class RagbaseConfig(AppConfig):
     verbose_name = "ragbase"
 
     def ready(self):
+        # Imported here: the checks read settings and models once the app registry is ready.
         from ragbase import checks  # noqa: F401  (registers the system checks)

@@ -6,6 +6,7 @@ from pathlib import Path
 import environ
 from csp.constants import NONE, SELF
 
+from ragbase.embedded_postgres import embedded_database_url
 from ragbase.startup import StartupError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -158,8 +159,6 @@ if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url("DATABASE_URL")}
     EMBEDDED_POSTGRES = False
 else:
-    from ragbase.embedded_postgres import embedded_database_url
-
     DATABASES = {"default": env.db_url_config(embedded_database_url(VAR_DIR / "pgdata"))}
     EMBEDDED_POSTGRES = True
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))

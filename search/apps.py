@@ -6,4 +6,5 @@ class SearchConfig(AppConfig):
     verbose_name = "Search"
 
     def ready(self):
+        # Imported here, once the app registry is ready, like every app's registrations.
         from search import metrics  # noqa: F401  (registers the search latency histogram)

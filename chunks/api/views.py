@@ -8,7 +8,6 @@ from chunks.outbox.enqueue import delete_document
 from chunks.selectors import documents_with_counts
 from chunks.uploads import queue_upload, upload_refusal
 
-
 # The path id is the document's integer primary key (the schema cannot derive it: the queryset needs a user).
 _DOCUMENT_ID = extend_schema(parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)])
 

@@ -4,7 +4,7 @@ import threading
 
 from django.conf import settings
 
-from chunks.embedding.base import Embedder, EmbeddedText  # noqa: F401
+from chunks.embedding.base import EmbeddedText, Embedder  # noqa: F401
 
 _embedder = None
 _lock = threading.Lock()
@@ -16,7 +16,8 @@ def get_embedder() -> Embedder:
     if _embedder is None:
         with _lock:
             if _embedder is None:
-                from chunks.embedding.hybrid import HybridEmbedder  # loads fastembed (~0.5 s) only when embedding
+                # Here, not above: fastembed takes ~0.5 s to import, and most processes never embed.
+                from chunks.embedding.hybrid import HybridEmbedder
 
                 _embedder = HybridEmbedder(
                     dense_model=settings.DENSE_MODEL,

@@ -14,11 +14,11 @@ from django.conf import settings
 from django.db import transaction
 
 from chunks.chunking import TextChunk, chunk_text
-from chunks.outbox.enqueue import delete_chunks
-from chunks.outbox.wakeup import notify
 from chunks.embedding import Embedder, get_embedder
 from chunks.extraction import ExtractionError, extract_text
 from chunks.models import Chunk, Document
+from chunks.outbox.enqueue import delete_chunks
+from chunks.outbox.wakeup import notify
 from chunks.storage import forget_stored_file
 
 logger = logging.getLogger(__name__)

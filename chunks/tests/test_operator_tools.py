@@ -9,8 +9,7 @@ from django.core.management import call_command
 from chunks.models import Chunk, SyncStatus
 from chunks.services.rebuild import rebuild_collection
 from chunks.tests.outbox.faulty_index import stored_ids
-from ragbase.testing import ensured, make_chunks
-from ragbase.testing import TEST_DENSE_DIM, TEST_MODEL_ID
+from ragbase.testing import TEST_DENSE_DIM, TEST_MODEL_ID, ensured, make_chunks
 
 
 @pytest.fixture

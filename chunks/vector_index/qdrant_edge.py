@@ -6,9 +6,9 @@ with a message naming the owner instead of hanging on the engine's own WAL lock.
 The dense dimension and model id are recorded in QDRANT_PATH/<collection>.json beside the shard.
 """
 import fcntl
-import shutil
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -24,7 +24,12 @@ from chunks.vector_index.base import (
     VectorPoint,
     VectorStoreUnavailable,
 )
-from chunks.vector_index.payload import DENSE_DATATYPE, PAYLOAD_INDEXES, filter_conditions, recorded_spec_problem
+from chunks.vector_index.payload import (
+    DENSE_DATATYPE,
+    PAYLOAD_INDEXES,
+    filter_conditions,
+    recorded_spec_problem,
+)
 
 
 class EmbeddedStoreLocked(VectorStoreUnavailable):

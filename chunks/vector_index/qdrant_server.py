@@ -16,7 +16,12 @@ from chunks.vector_index.base import (
     VectorPoint,
     VectorStoreUnavailable,
 )
-from chunks.vector_index.payload import DENSE_DATATYPE, PAYLOAD_INDEXES, filter_conditions, recorded_spec_problem
+from chunks.vector_index.payload import (
+    DENSE_DATATYPE,
+    PAYLOAD_INDEXES,
+    filter_conditions,
+    recorded_spec_problem,
+)
 
 _SCHEMAS = {
     "tenant": qm.KeywordIndexParams(type=qm.KeywordIndexType.KEYWORD, is_tenant=True),

@@ -14,7 +14,8 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection as db, transaction
+from django.db import connection as db
+from django.db import transaction
 from django.db.models.functions import Now
 
 from drive.models import SyncItem, SyncRun

@@ -10,8 +10,8 @@ from django.conf import settings
 from googleapiclient.errors import HttpError
 from googleapiclient.http import MediaIoBaseDownload
 
-from chunks.outbox.enqueue import delete_document
 from chunks.models import Document
+from chunks.outbox.enqueue import delete_document
 from drive.models import DriveFile
 from drive.selectors import drive_documents
 from drive.services.google_api import describe, error_reasons, execute

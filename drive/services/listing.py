@@ -19,7 +19,8 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection as db, transaction
+from django.db import connection as db
+from django.db import transaction
 from django.db.models.functions import Now
 from googleapiclient.errors import HttpError
 
@@ -28,10 +29,21 @@ from drive.selectors import drive_documents
 from drive.services import runs
 from drive.services.budget import Budget
 from drive.services.files import (
-    FILE_FIELDS, current_documents, estimate_chunks, is_supported, update_metadata,
+    FILE_FIELDS,
+    current_documents,
+    estimate_chunks,
+    is_supported,
+    update_metadata,
 )
 from drive.services.folders import FOLDER_MIME_TYPE, list_folders, shared_drive_tops
-from drive.services.google_api import GoogleUnavailable, GrantRevoked, OutOfTime, describe, execute, time_bound
+from drive.services.google_api import (
+    GoogleUnavailable,
+    GrantRevoked,
+    OutOfTime,
+    describe,
+    execute,
+    time_bound,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection as db, transaction
+from django.db import connection as db
+from django.db import transaction
 
 from chunks.embedding import get_embedder
 from chunks.models import Document
@@ -22,7 +23,13 @@ from drive.models import DriveFile, SyncItem, SyncRun
 from drive.services import batching, runs
 from drive.services.budget import Budget
 from drive.services.files import (
-    EXPORT_FORMATS, FileUnreadable, current_documents, download, parse_time, record_failure, remove_file,
+    EXPORT_FORMATS,
+    FileUnreadable,
+    current_documents,
+    download,
+    parse_time,
+    record_failure,
+    remove_file,
     update_metadata,
 )
 from drive.services.google_api import GoogleUnavailable, GrantRevoked, OutOfTime, time_bound

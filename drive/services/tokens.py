@@ -4,7 +4,7 @@ import logging
 
 from django.db import transaction
 
-from drive.crypto import DecryptionError, key_id_of, current_key
+from drive.crypto import DecryptionError, current_key, key_id_of
 from drive.models import DriveConnection
 
 logger = logging.getLogger(__name__)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pgserver
 import pytest
-from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.db import connection as db

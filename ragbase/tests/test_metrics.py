@@ -9,8 +9,8 @@ from chunks.models import Chunk
 from chunks.outbox.drain import drain
 from chunks.services.ingestion import ingest_content
 from drive.metrics import DRIVE_SYNC_ERRORS
-from search.metrics import SEARCH_LATENCY
 from ragbase.testing import make_document, make_user, run_manage
+from search.metrics import SEARCH_LATENCY
 
 pytestmark = pytest.mark.django_db
 

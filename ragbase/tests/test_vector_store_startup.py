@@ -28,8 +28,8 @@ def test_a_second_owner_of_the_embedded_store_is_refused_in_one_line(tmp_path):
 @pytest.mark.django_db
 def test_serve_indexes_the_embedded_store_before_serving_unless_turned_off(vector_index, settings):
     from chunks.outbox.drain import drain
-    from ragbase.testing import ensured, make_chunks
     from ragbase.management.commands.serve import index_embedded_store_at_start
+    from ragbase.testing import ensured, make_chunks
 
     settings.QDRANT_INDEX_ON_START = False
     assert index_embedded_store_at_start(vector_index) is None

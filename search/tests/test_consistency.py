@@ -5,9 +5,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from chunks.outbox.enqueue import delete_document
 from chunks.models import Chunk, Document, SyncStatus
 from chunks.outbox.drain import drain
+from chunks.outbox.enqueue import delete_document
 from chunks.services.ingestion import ingest_content
 from chunks.vector_index import QueryFilter, get_vector_index
 from search.services import search

@@ -4,7 +4,6 @@ import pytest
 from django.core.management import call_command
 
 from chunks.models import Chunk, Document
-
 from search.evaluation.ranking import rank_documents
 from search.evaluation.scoring import score_runs
 

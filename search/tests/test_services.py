@@ -1,7 +1,7 @@
 import pytest
 
-from chunks.outbox.enqueue import delete_document
 from chunks.outbox.drain import drain
+from chunks.outbox.enqueue import delete_document
 from search.services import SearchFilters, highlight, query_terms, search
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,8 @@ def main(store_folder):
     django.setup()
     from chunks.outbox.drain import drain
     from chunks.tests.outbox.faulty_index import WrappedIndex
-    from ragbase.testing import ensured
     from chunks.vector_index.qdrant_server import ServerVectorIndex
+    from ragbase.testing import ensured
 
     class HangingIndex(WrappedIndex):
         def before_upsert(self, points):

@@ -5,9 +5,9 @@ import random
 
 import pytest
 
-from chunks.outbox.enqueue import delete_document
 from chunks.models import Chunk, Document, SyncStatus, VectorDeletion
 from chunks.outbox.drain import drain
+from chunks.outbox.enqueue import delete_document
 from chunks.tests.outbox.faulty_index import FlakyIndex, SimulatedCrash, stored_ids
 from ragbase.testing import ensured, make_chunks
 

@@ -10,21 +10,23 @@ import sys
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.urls import get_resolver
 
+from chunks.embedding import get_embedder
 from chunks.outbox.drain import settle_long_lived_objects
+from chunks.outbox.wakeup import OwnerDrainThread
+from chunks.vector_index import (
+    VectorStoreUnavailable,
+    get_vector_index,
+    reset_vector_index,
+    uses_embedded_store,
+)
 from ragbase.startup import StartupError
 
 
 def open_vector_store():
     """Embedded mode: take ownership of the store now (a second owner fails here, in one line).
     Server mode: fail at start, in one line, if the Qdrant server cannot be reached."""
-    from chunks.vector_index import (
-        VectorStoreUnavailable,
-        get_vector_index,
-        reset_vector_index,
-        uses_embedded_store,
-    )
-
     try:
         index = get_vector_index()
     except VectorStoreUnavailable as exc:
@@ -43,8 +45,6 @@ def index_embedded_store_at_start(index, *, report=lambda message: None) -> str 
     serving; at start nobody waits on it yet. Segments below the engine's indexing threshold
     (~13k chunks) are left to exact search, so a small or already indexed store costs ~nothing.
     Returns what was done, or None when it was not attempted."""
-    from chunks.vector_index import uses_embedded_store
-
     if not (settings.QDRANT_INDEX_ON_START and uses_embedded_store() and index.health().ok):
         return None
     report("indexing the embedded vector store (chunks added since the last start) …")
@@ -66,14 +66,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("ensure_superuser")
         call_command("collectstatic", interactive=False, verbosity=0)
-        from chunks.outbox.wakeup import OwnerDrainThread
-        from chunks.vector_index import uses_embedded_store
-
         # Load what every request needs now, not on the first search, then settle it.
-        from django.urls import get_resolver
-
-        from chunks.embedding import get_embedder
-
         get_resolver().url_patterns  # noqa: B018
         get_embedder().embed_query("warm up")
         settle_long_lived_objects()

@@ -1,0 +1,25 @@
+"""The benchmark's environment: a throw-away embedded PostgreSQL and qdrant-edge store in a temp dir,
+chosen before Django is set up (shared by run.py and outbox_drain.py)."""
+import os
+import secrets
+from pathlib import Path
+
+import django
+from django.core.management import call_command
+
+from ragbase.embedded_postgres import embedded_database_url
+
+# The environment the sync runs with (set before django.setup(), for this process and the workers).
+SYNC_ENV = {"DRIVE_TASK_SECONDS": "60", "Q_TIMEOUT_SECONDS": "180", "Q_RETRY_SECONDS": "240",
+            "Q_SAVE_LIMIT": "0", "OUTBOX_POLL_SECONDS": "1"}
+
+
+def setup_django(tmp: Path):
+    os.environ.update(
+        RAGBASE_VAR_DIR=str(tmp / "var"), QDRANT_PATH=str(tmp / "qdrant"), RAGBASE_IGNORE_DOTENV="true",
+        SECRET_KEY=secrets.token_hex(32), APP_ENCRYPTION_KEY=secrets.token_hex(32), LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="ragbase.settings",
+    )
+    os.environ["DATABASE_URL"] = embedded_database_url(tmp / "pgdata", cleanup_mode="delete")
+    django.setup()
+    call_command("migrate", verbosity=0)
