@@ -11,7 +11,7 @@ def check_database_is_postgres(app_configs, **kwargs):
         return [
             Error(
                 f"DATABASE_URL points at {engine}; ragbase needs PostgreSQL "
-                "(row locks with SKIP LOCKED, array columns).",
+                "(row locks with SKIP LOCKED, LISTEN/NOTIFY, JSONB).",
                 hint="Unset DATABASE_URL to use the embedded PostgreSQL, or point it at a Postgres server.",
                 id="ragbase.E001",
             )

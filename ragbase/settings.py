@@ -154,7 +154,7 @@ TEMPLATES = [
     },
 ]
 
-# --- Database: Postgres only (row locks with SKIP LOCKED, arrays) -------------------------
+# --- Database: Postgres only (row locks with SKIP LOCKED, LISTEN/NOTIFY, JSONB) ----------
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url("DATABASE_URL")}
     EMBEDDED_POSTGRES = False
