@@ -6,11 +6,10 @@
   ragbase_outbox_chunks{status}          chunks per sync status      } read from Postgres at scrape
   ragbase_outbox_deletions_pending       deletions not yet applied   } time: every replica agrees
 """
-from prometheus_client import REGISTRY, Counter
+from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
 
 from chunks.models import SyncStatus
-from chunks.outbox.stats import stats
 
 OUTBOX_PUSHED = Counter("ragbase_outbox_pushed", "Chunk points upserted to the vector store by drains.")
 OUTBOX_DELETED = Counter("ragbase_outbox_deleted", "Vector deletions (tombstones) applied by drains.")
@@ -41,7 +40,11 @@ class ScrapeTimeCollector:
 
 
 class OutboxCollector(ScrapeTimeCollector):
-    """Outbox counts per status."""
+    """Outbox counts per status, from `read_stats` (chunks.outbox.stats.stats; the app registers
+    the collector with it, so the drain can record into this module without a circle)."""
+
+    def __init__(self, read_stats):
+        self.read_stats = read_stats
 
     def families(self):
         return (
@@ -50,10 +53,8 @@ class OutboxCollector(ScrapeTimeCollector):
         )
 
     def fill(self, chunks, deletions):
-        outbox = stats()
+        outbox = self.read_stats()
         for status in SyncStatus.values:
             chunks.add_metric([status], outbox.counts[status])
         deletions.add_metric([], outbox.deletions_pending)
 
-
-REGISTRY.register(OutboxCollector())
