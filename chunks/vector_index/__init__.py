@@ -59,7 +59,8 @@ def get_vector_index() -> VectorIndex:
 
 
 def set_vector_index(index: VectorIndex | None) -> VectorIndex | None:
-    """Install `index` as the process-wide index (tests); returns the previous one, not closed."""
+    """Install `index` as the process-wide index (tests, `evaluate`'s own collection); returns the
+    previous one, not closed."""
     global _process_index
     with _lock:
         previous, _process_index = _process_index, index
