@@ -118,3 +118,47 @@ def test_dense_vectors_are_stored_as_float16_and_points_keep_their_own_payload(i
         for d in (10, 11):
             assert index.count(QueryFilter(owner_id=o, document_ids=[d])) == 3
     assert index.count(QueryFilter(owner_id=3)) == 0
+
+
+def scroll_all(index, *, limit, with_vectors):
+    points, offset, pages = [], None, 0
+    while True:
+        page, offset = index.scroll(offset=offset, limit=limit, with_vectors=with_vectors)
+        points += page
+        pages += 1
+        if offset is None:
+            return points, pages
+
+
+def test_scroll_pages_through_every_point_once_with_vectors_and_payloads(index):
+    written = {p.id: p for p in (point(owner=o, document=o * 10, sparse=(3, 9)) for o in (1, 2) for _ in range(5))}
+    index.upsert(list(written.values()))
+    read, pages = scroll_all(index, limit=3, with_vectors=True)
+    assert pages == 4 and len(read) == 10 and {p.id for p in read} == set(written)
+    assert [p.id for p in read] == sorted(p.id for p in read)  # id order: pages are id ranges
+    for p in read:
+        original = written[p.id]
+        assert p.payload == original.payload
+        assert list(p.sparse_indices) == [3, 9] and list(p.sparse_values) == [1.0, 1.0]
+        # Stored as float16 (and normalised, which `unit` already is).
+        assert all(abs(a - b) < 1e-3 for a, b in zip(p.dense, original.dense)) and len(p.dense) == DIM
+    bare, _ = scroll_all(index, limit=100, with_vectors=False)
+    assert {p.id for p in bare} == set(written) and all(len(p.dense) == 0 and p.payload for p in bare)
+
+
+def test_existing_ids_and_set_payload_keep_vectors_and_ignore_unknown_ids(index):
+    a, b = point(owner=1, document=1), point(owner=1, document=1)
+    index.upsert([a, b])
+    unknown = str(uuid.uuid4())
+    assert index.existing_ids([a.id, unknown]) == {a.id} and index.existing_ids([]) == set()
+    moved = {**a.payload, "owner_id": "2", "document_id": 7}
+    index.set_payload([a.id, unknown], moved)
+    (read,) = [p for p in scroll_all(index, limit=10, with_vectors=True)[0] if p.id == a.id]
+    assert read.payload == moved and len(read.dense) == DIM
+    assert index.count(QueryFilter(owner_id=2, document_ids=[7])) == 1 and index.count() == 2
+
+
+def test_recorded_spec_names_what_the_collection_was_made_for(index):
+    assert index.recorded_spec() == {"dense_dim": DIM, "model_id": TEST_MODEL_ID}
+    index.drop_collection()
+    assert index.recorded_spec() is None

@@ -105,6 +105,26 @@ class VectorIndex(abc.ABC):
         """Exact number of points (matching the filter, if given)."""
 
     @abc.abstractmethod
+    def scroll(self, *, offset: str | None = None, limit: int, with_vectors: bool = True):
+        """One page of points in id order, starting at `offset` (None: the first page; then the
+        offset this returned). Returns (points, next offset or None after the last page). Without
+        vectors the points carry empty vectors: ids and payloads only."""
+
+    @abc.abstractmethod
+    def existing_ids(self, ids: list[str]) -> set[str]:
+        """The ids among `ids` that are points of the collection."""
+
+    @abc.abstractmethod
+    def set_payload(self, ids: list[str], payload: dict) -> None:
+        """Replace the whole payload of these points, keeping their vectors; ids that are not
+        points are ignored."""
+
+    @abc.abstractmethod
+    def recorded_spec(self) -> dict | None:
+        """What the collection was made for, {"dense_dim": int, "model_id": str}; None when the
+        collection does not exist."""
+
+    @abc.abstractmethod
     def health(self) -> IndexHealth:
         """Reachability and collection presence, without raising."""
 

@@ -1,6 +1,6 @@
 """What both backends share: the payload indexes, the recorded collection spec and the filter
 conditions a QueryFilter stands for (each backend spells a condition in its own library)."""
-from chunks.vector_index.base import QueryFilter
+from chunks.vector_index.base import QueryFilter, VectorPoint
 
 # field -> kind; "tenant" is a keyword index with is_tenant=true (Qdrant's advice for the
 # field every query of a multi-user collection filters on).
@@ -41,3 +41,13 @@ def filter_conditions(query_filter: QueryFilter, spell) -> list:
     if query_filter.modified_after is not None:
         conditions.append(spell.greater_than("modified_at", query_filter.modified_after.timestamp()))
     return conditions
+
+
+def stored_point(point_id, payload, vectors) -> VectorPoint:
+    """A point read back from either library: `vectors` is {"dense": list, "sparse": an object
+    with indices and values} (both libraries' shape), or None when vectors were not asked for."""
+    if vectors is None:
+        return VectorPoint(id=str(point_id), dense=(), sparse_indices=(), sparse_values=(), payload=payload or {})
+    sparse = vectors["sparse"]
+    return VectorPoint(id=str(point_id), dense=vectors["dense"], sparse_indices=sparse.indices,
+                       sparse_values=sparse.values, payload=payload or {})

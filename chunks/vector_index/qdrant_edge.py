@@ -29,6 +29,7 @@ from chunks.vector_index.payload import (
     PAYLOAD_INDEXES,
     filter_conditions,
     recorded_spec_problem,
+    stored_point,
 )
 
 
@@ -89,13 +90,13 @@ class EdgeVectorIndex(VectorIndex):
             sparse_vectors={"sparse": edge.EdgeSparseVectorParams(modifier=edge.Modifier.Idf)},
         )
 
-    def _recorded_spec(self):
+    def recorded_spec(self):
         if not self.spec_path.exists():
             return None
         return json.loads(self.spec_path.read_text())
 
     def ensure_collection(self, *, dense_dim: int, model_id: str) -> None:
-        recorded = self._recorded_spec()
+        recorded = self.recorded_spec()
         if recorded is not None:
             problem = recorded_spec_problem(recorded, dense_dim=dense_dim, model_id=model_id)
             if problem:
@@ -122,7 +123,7 @@ class EdgeVectorIndex(VectorIndex):
 
     def _open(self):
         if self._shard is None:
-            if self._recorded_spec() is None:
+            if self.recorded_spec() is None:
                 raise VectorStoreUnavailable(
                     f"collection {self.collection!r} does not exist yet in {self.folder}"
                 )
@@ -208,6 +209,23 @@ class EdgeVectorIndex(VectorIndex):
     def count(self, query_filter: QueryFilter | None = None) -> int:
         request = edge.CountRequest(exact=True, filter=self._filter(query_filter))
         return self._call("count", lambda s: s.count(request))
+
+    def scroll(self, *, offset=None, limit, with_vectors=True):
+        request = edge.ScrollRequest(offset=offset, limit=limit, with_payload=True, with_vector=with_vectors)
+        records, next_offset = self._call("scroll", lambda s: s.scroll(request))
+        return [stored_point(r.id, r.payload, r.vector if with_vectors else None) for r in records], None if next_offset is None else str(next_offset)
+
+    def existing_ids(self, ids):
+        if not ids:
+            return set()
+        records = self._call("retrieve", lambda s: s.retrieve(list(ids), with_payload=False, with_vector=False))
+        return {str(r.id) for r in records}
+
+    def set_payload(self, ids, payload):
+        # The engine refuses the whole operation if one id is not a point.
+        present = list(self.existing_ids(ids))
+        if present:
+            self._call("set the payload", lambda s: s.update(edge.UpdateOperation.overwrite_payload(present, payload)))
 
     def optimize(self) -> str:
         # Holds the GIL for the whole run (16.8 s at 20k points here), so it runs only where nobody

@@ -21,6 +21,7 @@ from chunks.vector_index.payload import (
     PAYLOAD_INDEXES,
     filter_conditions,
     recorded_spec_problem,
+    stored_point,
 )
 
 _SCHEMAS = {
@@ -52,14 +53,23 @@ class ServerVectorIndex(VectorIndex):
         except Exception as exc:  # connection refused, timeouts, HTTP 5xx, unexpected responses
             raise VectorStoreUnavailable(f"Qdrant at {self.where} failed to {what}: {exc}") from exc
 
+    def _recorded(self):
+        if not self.client.collection_exists(self.collection):
+            return None
+        info = self.client.get_collection(self.collection)
+        recorded = dict(info.config.metadata or {})
+        vectors = info.config.params.vectors
+        if isinstance(vectors, dict) and "dense" in vectors:
+            recorded.setdefault("dense_dim", vectors["dense"].size)
+        return recorded
+
+    def recorded_spec(self):
+        return self._call("read the collection", self._recorded)
+
     def ensure_collection(self, *, dense_dim: int, model_id: str) -> None:
         def ensure():
-            if self.client.collection_exists(self.collection):
-                info = self.client.get_collection(self.collection)
-                recorded = info.config.metadata or {}
-                vectors = info.config.params.vectors
-                if isinstance(vectors, dict) and "dense" in vectors:
-                    recorded.setdefault("dense_dim", vectors["dense"].size)
+            recorded = self._recorded()
+            if recorded is not None:
                 problem = recorded_spec_problem(recorded, dense_dim=dense_dim, model_id=model_id)
                 if problem:
                     raise CollectionMismatch(f"collection {self.collection!r} at {self.where}: {problem}")
@@ -138,6 +148,25 @@ class ServerVectorIndex(VectorIndex):
     def count(self, query_filter: QueryFilter | None = None) -> int:
         flt = self._filter(query_filter)
         return self._call("count", lambda: self.client.count(self.collection, count_filter=flt, exact=True).count)
+
+    def scroll(self, *, offset=None, limit, with_vectors=True):
+        records, next_offset = self._call("scroll", lambda: self.client.scroll(
+            self.collection, offset=offset, limit=limit, with_payload=True, with_vectors=with_vectors))
+        points = [stored_point(r.id, r.payload, r.vector if with_vectors else None) for r in records]
+        return points, None if next_offset is None else str(next_offset)
+
+    def existing_ids(self, ids):
+        if not ids:
+            return set()
+        records = self._call("retrieve", lambda: self.client.retrieve(
+            self.collection, ids=list(ids), with_payload=False, with_vectors=False))
+        return {str(r.id) for r in records}
+
+    def set_payload(self, ids, payload):
+        present = list(self.existing_ids(ids))  # the server refuses the call if one id is not a point
+        if present:
+            self._call("set the payload", lambda: self.client.overwrite_payload(
+                self.collection, payload=payload, points=present, wait=True))
 
     def health(self) -> IndexHealth:
         try:

@@ -3,8 +3,6 @@ import random
 import threading
 from collections import Counter
 
-import qdrant_edge as edge
-
 from chunks.vector_index import IndexHealth, VectorIndex, VectorStoreUnavailable
 
 
@@ -51,23 +49,33 @@ class WrappedIndex(VectorIndex):
         with self.lock:
             return self.inner.count(query_filter)
 
+    def scroll(self, **kwargs):
+        with self.lock:
+            return self.inner.scroll(**kwargs)
+
+    def existing_ids(self, ids):
+        with self.lock:
+            return self.inner.existing_ids(ids)
+
+    def set_payload(self, ids, payload):
+        with self.lock:
+            self.inner.set_payload(ids, payload)
+
+    def recorded_spec(self):
+        return self.inner.recorded_spec()
+
     def health(self):
         return self.inner.health()
 
 
 def stored_ids(index) -> set[str]:
     """Every point id in the store behind `index` (unwrapping test wrappers)."""
-    while isinstance(index, WrappedIndex):
-        index = index.inner
-    if hasattr(index, "client"):
-        ids, offset = set(), None
-        while True:
-            page, offset = index.client.scroll(index.collection, limit=1000, offset=offset)
-            ids.update(str(r.id) for r in page)
-            if offset is None:
-                return ids
-    records, _ = index._open().scroll(edge.ScrollRequest(limit=10**7))
-    return {str(r.id) for r in records}
+    ids, offset = set(), None
+    while True:
+        page, offset = index.scroll(offset=offset, limit=1000, with_vectors=False)
+        ids.update(p.id for p in page)
+        if offset is None:
+            return ids
 
 
 class FlakyIndex(WrappedIndex):
