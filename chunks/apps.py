@@ -14,8 +14,8 @@ class ChunksConfig(AppConfig):
         from chunks.models import Document
         from chunks.outbox.stats import stats
         from chunks.storage import delete_file_of_deleted_document
-        from chunks.tasks import ensure_drain_schedule
+        from chunks.tasks import ensure_schedules
 
         REGISTRY.register(OutboxCollector(read_stats=stats))
         post_delete.connect(delete_file_of_deleted_document, sender=Document, dispatch_uid="chunks.storage")
-        post_migrate.connect(ensure_drain_schedule, sender=self, dispatch_uid="chunks.tasks.ensure_drain_schedule")
+        post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="chunks.tasks.ensure_schedules")

@@ -115,3 +115,27 @@ class VectorDeletion(models.Model):
 
     def __str__(self):
         return str(self.qdrant_id)
+
+
+class IndexCheck(models.Model):
+    """The result of a Postgres ⇄ vector store consistency check (chunks.services.index_check):
+    the scheduled light check, shown in the admin's outbox panel and /readyz details."""
+
+    class Kind(models.TextChoices):
+        LIGHT = "light", "Light (counts per owner)"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.LIGHT)
+    checked_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    ok = models.BooleanField()
+    points = models.BigIntegerField(null=True, help_text="Points in the store.")
+    synced = models.BigIntegerField(null=True, help_text="SYNCED chunks in Postgres.")
+    missing = models.BigIntegerField(null=True, help_text="SYNCED chunks the store lacks (at least).")
+    orphans = models.BigIntegerField(null=True, help_text="Points no chunk accounts for (at least).")
+    seconds = models.FloatField(null=True)
+    summary = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-checked_at"]
+
+    def __str__(self):
+        return f"{self.kind} check at {self.checked_at:%Y-%m-%d %H:%M}: {'ok' if self.ok else 'disagrees'}"

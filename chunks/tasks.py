@@ -9,11 +9,13 @@ from django_q import tasks as django_q_tasks
 from django_q.models import Schedule
 
 from chunks.outbox.drain import drain
-from chunks.outbox.wakeup import wake_owner
+from chunks.outbox.wakeup import INDEX_CHECK_REQUEST, wake_owner
+from chunks.services.index_check import record_light_check
 from chunks.services.ingestion import ingest_stored_document
 from chunks.vector_index import uses_embedded_store
 
 DRAIN_SCHEDULE = "outbox drain"
+INDEX_CHECK_SCHEDULE = "vector store check"
 
 
 def ingest_document(document_id, force=False):
@@ -41,13 +43,31 @@ def enqueue_drain() -> None:
     django_q_tasks.async_task(task_path(drain_outbox), task_name="outbox drain (triggered)")
 
 
-def ensure_drain_schedule(**kwargs) -> None:
-    """Create or update the drain's schedule from the current settings (after every migrate):
-    every OUTBOX_SCHEDULE_SECONDS, rounded up to minutes (django-q2's finest interval)."""
+def check_index_light() -> str:
+    """The scheduled light consistency check. In embedded mode only the serve process may read
+    the store, so the worker asks the owner's drain thread to run it (and store the result)."""
+    if uses_embedded_store():
+        wake_owner(INDEX_CHECK_REQUEST)
+        return "embedded mode: asked the store's owner to check"
+    return str(record_light_check())
+
+
+def ensure_schedules(**kwargs) -> None:
+    """Create or update the schedules from the current settings (after every migrate): the drain
+    every OUTBOX_SCHEDULE_SECONDS, rounded up to minutes (django-q2's finest interval), and the
+    light check every INDEX_CHECK_MINUTES (none when 0)."""
     Schedule.objects.update_or_create(
         name=DRAIN_SCHEDULE,
         defaults={"func": task_path(drain_outbox), "schedule_type": Schedule.MINUTES,
                   "minutes": max(1, math.ceil(settings.OUTBOX_SCHEDULE_SECONDS / 60)), "repeats": -1},
+    )
+    if settings.INDEX_CHECK_MINUTES <= 0:
+        Schedule.objects.filter(name=INDEX_CHECK_SCHEDULE).delete()
+        return
+    Schedule.objects.update_or_create(
+        name=INDEX_CHECK_SCHEDULE,
+        defaults={"func": task_path(check_index_light), "schedule_type": Schedule.MINUTES,
+                  "minutes": settings.INDEX_CHECK_MINUTES, "repeats": -1},
     )
 
 

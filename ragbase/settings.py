@@ -185,6 +185,8 @@ OUTBOX_BACKOFF_BASE_SECONDS = env.float("OUTBOX_BACKOFF_BASE_SECONDS", default=2
 OUTBOX_BACKOFF_MAX_SECONDS = env.float("OUTBOX_BACKOFF_MAX_SECONDS", default=600.0)
 OUTBOX_SCHEDULE_SECONDS = env.int("OUTBOX_SCHEDULE_SECONDS", default=60)
 OUTBOX_POLL_SECONDS = env.float("OUTBOX_POLL_SECONDS", default=5.0)
+# The scheduled light Postgres <-> vector store check (chunks.services.index_check); 0: never.
+INDEX_CHECK_MINUTES = env.int("INDEX_CHECK_MINUTES", default=60)
 
 # --- Auth ----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

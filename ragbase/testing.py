@@ -3,6 +3,7 @@ manage.py in a subprocess, and the constants tests agree on. Plain functions for
 and the pytest fixtures built on them (conftest.py registers this module as a plugin once Django
 is set up). Only tests import it."""
 import contextlib
+import hashlib
 import os
 import random
 import subprocess
@@ -70,6 +71,22 @@ def add_text_document(owner, text: str, *, title: str = "Doc", source_id: str | 
     if drain_now:
         drain()
     return document
+
+
+class HashEmbedder:
+    """A deterministic stand-in for the real embedder, of the test collection's size and model (the
+    models belong to the ingest tests)."""
+
+    dense_dim = TEST_DENSE_DIM
+    model_id = TEST_MODEL_ID
+
+    def embed_documents(self, texts):
+        out = []
+        for text in texts:
+            digest = hashlib.sha256(text.encode()).digest()
+            out.append({"dense": [b / 255 + 0.01 for b in digest[: self.dense_dim]],
+                        "sparse": {"indices": [digest[0], 256 + digest[1]], "values": [1.0, 0.5]}})
+        return out
 
 
 # --- The vector index ------------------------------------------------------------------------

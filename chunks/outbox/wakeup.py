@@ -25,6 +25,8 @@ from chunks.vector_index import uses_embedded_store
 log = logging.getLogger(__name__)
 
 NOTIFY_CHANNEL = "ragbase_outbox"
+# A wake-up with this payload also asks the owner for the light consistency check (chunks.tasks).
+INDEX_CHECK_REQUEST = "check_index"
 
 
 def notify() -> None:
@@ -44,10 +46,11 @@ def _wake() -> None:
     enqueue_drain()
 
 
-def wake_owner() -> None:
-    """Tell the embedded store's owner (whichever process it is) that the outbox has work."""
+def wake_owner(request: str = "") -> None:
+    """Tell the embedded store's owner (whichever process it is) that the outbox has work, or
+    what else it is asked for (`INDEX_CHECK_REQUEST`)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+        cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, request])
 
 
 class OwnerDrainThread(threading.Thread):
@@ -58,6 +61,7 @@ class OwnerDrainThread(threading.Thread):
         self.poll_seconds = poll_seconds or settings.OUTBOX_POLL_SECONDS
         self.stopping = threading.Event()
         self.drains = 0
+        self.check_requested = False
 
     def stop(self, timeout=30):
         self.stopping.set()
@@ -72,9 +76,12 @@ class OwnerDrainThread(threading.Thread):
                     listener = listener or self._listen()
                     drain()
                     self.drains += 1
+                    if self.check_requested:
+                        self.check_requested = False
+                        self._check_index()
                     # Wait for a NOTIFY (or the poll interval), then drain again.
-                    for _ in listener.notifies(timeout=self.poll_seconds, stop_after=1):
-                        pass
+                    for note in listener.notifies(timeout=self.poll_seconds, stop_after=1):
+                        self.check_requested |= note.payload == INDEX_CHECK_REQUEST
                 except Exception:  # keep the owner serving; the next round retries
                     log.exception("outbox: drain round failed")
                     if listener is not None:
@@ -86,6 +93,13 @@ class OwnerDrainThread(threading.Thread):
             if listener is not None:
                 listener.close()
             connections.close_all()
+
+    @staticmethod
+    def _check_index():
+        # Here: the check's module uses the outbox (tombstones, notify), which imports this one.
+        from chunks.services.index_check import record_light_check
+
+        record_light_check()
 
     @staticmethod
     def _listen():

@@ -1,5 +1,4 @@
 """Operator tools: admin health and retry, sync_qdrant, outbox_status, reindex."""
-import hashlib
 from io import StringIO
 
 import pytest
@@ -9,7 +8,7 @@ from django.core.management import call_command
 from chunks.models import Chunk, SyncStatus
 from chunks.services.rebuild import rebuild_collection
 from chunks.tests.outbox.faulty_index import stored_ids
-from ragbase.testing import TEST_DENSE_DIM, TEST_MODEL_ID, ensured, make_chunks
+from ragbase.testing import TEST_DENSE_DIM, HashEmbedder, ensured, make_chunks
 
 
 @pytest.fixture
@@ -71,21 +70,6 @@ def test_sync_qdrant_drains_everything_now_and_outbox_status_reports(vector_inde
     status = StringIO()
     call_command("outbox_status", stdout=status)
     assert "SYNCED   30" in status.getvalue() and "oldest PENDING: -" in status.getvalue()
-
-
-class HashEmbedder:
-    """A deterministic stand-in for the real embedder (the models belong to the ingest part)."""
-
-    dense_dim = TEST_DENSE_DIM
-    model_id = TEST_MODEL_ID
-
-    def embed_documents(self, texts):
-        out = []
-        for text in texts:
-            digest = hashlib.sha256(text.encode()).digest()
-            out.append({"dense": [b / 255 + 0.01 for b in digest[: self.dense_dim]],
-                        "sparse": {"indices": [digest[0], 256 + digest[1]], "values": [1.0, 0.5]}})
-        return out
 
 
 @pytest.mark.django_db

@@ -87,3 +87,14 @@ def ensure_index_ready(index: VectorIndex | None = None, *, dense_dim=None, mode
                     dense_dim, model_id = embedder.dense_dim, embedder.model_id
                 index.ensure_collection(dense_dim=dense_dim, model_id=model_id)
     return index
+
+
+def iter_pages(index: VectorIndex, *, page_size: int, with_vectors: bool):
+    """Every point of `index`'s collection, one scroll page (a list) at a time, in id order."""
+    offset = None
+    while True:
+        page, offset = index.scroll(offset=offset, limit=page_size, with_vectors=with_vectors)
+        if page:
+            yield page
+        if offset is None:
+            return
