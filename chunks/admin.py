@@ -4,6 +4,7 @@ from django.db.models import Count
 from chunks.models import Chunk, Document, SyncStatus, VectorDeletion
 from chunks.outbox.enqueue import requeue_failed
 from chunks.outbox.stats import stats
+from chunks.selectors import latest_index_check
 from chunks.tasks import enqueue_ingestion
 
 
@@ -68,7 +69,7 @@ class ChunkAdmin(admin.ModelAdmin):
         return f"dense {len(chunk.dense_vector)}d, sparse {len(chunk.sparse_indices or [])} terms"
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "outbox_stats": stats()}
+        extra_context = {**(extra_context or {}), "outbox_stats": stats(), "index_check": latest_index_check()}
         return super().changelist_view(request, extra_context=extra_context)
 
 

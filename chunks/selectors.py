@@ -2,7 +2,7 @@
 pages show. (The outbox's own numbers are chunks.outbox.stats.)"""
 from django.db.models import Count, Q, Sum
 
-from chunks.models import Chunk, Document, SyncStatus
+from chunks.models import Chunk, Document, IndexCheck, SyncStatus
 
 
 def documents_with_counts(user):
@@ -23,3 +23,17 @@ def stored_upload_bytes(user) -> int:
     """What the user's stored uploads take (the files kept in MEDIA_ROOT)."""
     stored = Document.objects.filter(owner=user, source=Document.Source.UPLOAD).exclude(file="")
     return stored.aggregate(total=Sum("size_bytes"))["total"] or 0
+
+
+def latest_index_check() -> IndexCheck | None:
+    """The newest stored consistency check (admin outbox panel, /readyz details)."""
+    return IndexCheck.objects.order_by("-checked_at").first()
+
+
+def index_check_details(check: IndexCheck | None) -> dict | None:
+    """`check` as plain data (/readyz)."""
+    if check is None:
+        return None
+    return {"kind": check.kind, "checked_at": check.checked_at.isoformat(timespec="seconds"), "ok": check.ok,
+            "points": check.points, "synced": check.synced, "missing": check.missing, "orphans": check.orphans,
+            "summary": check.summary}

@@ -4,6 +4,7 @@ from django.db import connection
 from django.http import JsonResponse
 
 from chunks.outbox.stats import stats as outbox_stats
+from chunks.selectors import index_check_details, latest_index_check
 from chunks.vector_index import get_vector_index
 
 
@@ -53,11 +54,21 @@ def _worker_clusters():
         return {"error": str(exc)}
 
 
+def _index_check():
+    """The last scheduled Postgres <-> vector store check: reported, not gating (a disagreement
+    needs an operator, not a restart)."""
+    try:
+        return index_check_details(latest_index_check())
+    except Exception as exc:
+        return {"error": str(exc)}
+
+
 def readyz(request):
     checks = {"postgres": _check_postgres()}
     if checks["postgres"]["ok"]:
         checks["outbox"] = _check_outbox()
     checks["vector_store"] = _check_vector_store()
     ready = all(check["ok"] for check in checks.values())
-    body = {"status": "ready" if ready else "not ready", "checks": checks, "workers": _worker_clusters()}
+    body = {"status": "ready" if ready else "not ready", "checks": checks, "workers": _worker_clusters(),
+            "details": {"index_check": _index_check() if checks["postgres"]["ok"] else None}}
     return JsonResponse(body, status=200 if ready else 503)
