@@ -104,3 +104,26 @@ def test_optimize_index_keeps_every_point_and_answer(vector_index_backend):
     else:
         assert "nothing to do" in out.getvalue()
     assert index.count() == 300 and [h.id for h in index.query(**probe)] == [h.id for h in before]
+
+
+@pytest.mark.django_db
+def test_reindex_states_the_estimated_time_and_asks_first(vector_index, monkeypatch):
+    from django.core.management.base import CommandError
+
+    from chunks.outbox.drain import drain
+
+    monkeypatch.setattr("chunks.services.rebuild.get_embedder", HashEmbedder)
+    index = ensured(vector_index)
+    make_chunks(12)
+    drain(index=index)
+    with pytest.raises(CommandError, match=r"12 chunks to embed again: about \d+ s at [\d.]+ chunks/s .*--yes"):
+        call_command("reindex", stdout=StringIO(), stderr=StringIO())  # no terminal to answer: refused
+    assert index.count() == 12 and Chunk.objects.filter(sync_status=SyncStatus.SYNCED).count() == 12
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda question: "n")
+    with pytest.raises(CommandError, match="nothing was changed"):
+        call_command("reindex", stdout=StringIO(), stderr=StringIO())
+    assert index.count() == 12
+    out = StringIO()
+    call_command("reindex", "--yes", stdout=out, stderr=StringIO())
+    assert "reindexed 12 chunks: 12 synced" in out.getvalue()
