@@ -104,6 +104,14 @@ def ensured(index: VectorIndex) -> VectorIndex:
     return index
 
 
+def synced_chunks(index: VectorIndex, n: int, *, documents: int) -> VectorIndex:
+    """`index` ensured, holding n SYNCED chunks of `documents` documents (make_chunks, drained)."""
+    ensured(index)
+    make_chunks(n, documents=documents)
+    drain(index=index)
+    return index
+
+
 @contextlib.contextmanager
 def installed_index(index: VectorIndex | None):
     """`index` as the process-wide vector index inside the block (None: no index opened yet, as in

@@ -14,7 +14,7 @@ from chunks.outbox.drain import drain
 from chunks.services.index_check import check_index
 from chunks.vector_index import QueryFilter, SearchMode, iter_pages
 from chunks.vector_index.qdrant_server import ServerVectorIndex
-from ragbase.testing import TEST_DENSE_DIM, TEST_MODEL_ID, ensured, make_chunks
+from ragbase.testing import synced_chunks, TEST_DENSE_DIM, TEST_MODEL_ID, ensured, make_chunks
 
 SPEC = {"dense_dim": TEST_DENSE_DIM, "model_id": TEST_MODEL_ID}
 
@@ -34,11 +34,7 @@ def top10(index, owner_id):
 
 @pytest.fixture
 def synced(vector_index_backend):
-    """60 SYNCED chunks of 3 documents in the backend's store."""
-    index = ensured(vector_index_backend)
-    make_chunks(60, documents=3)
-    drain(index=index)
-    return index
+    return synced_chunks(vector_index_backend, 60, documents=3)
 
 
 @pytest.mark.django_db

@@ -16,7 +16,7 @@ from chunks.tasks import check_index_light
 from chunks.tests.outbox.test_wakeup import wait_for
 from chunks.tests.test_backup import points_by_id
 from chunks.vector_index import VectorPoint
-from ragbase.testing import HashEmbedder, ensured, make_chunks
+from ragbase.testing import synced_chunks, HashEmbedder, ensured, make_chunks
 
 
 def rows():
@@ -38,10 +38,7 @@ def inject(index):
 
 @pytest.fixture
 def synced(vector_index_backend):
-    index = ensured(vector_index_backend)
-    make_chunks(30, documents=2)
-    drain(index=index)
-    return index
+    return synced_chunks(vector_index_backend, 30, documents=2)
 
 
 @pytest.mark.django_db
