@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """ragbase benchmark harness (never part of the pytest suite).
 
-    .venv/bin/python bench/run.py [--quick] [--sections drain quality latency ingestion drive load] [--sizes N ...]
+    .venv/bin/python bench/run.py [--quick] [--sections drain vectors quality latency ingestion drive load] [--sizes N ...]
                                   [--drive-docs N] [--dataset DIR]
 
 Runs on its own throw-away embedded PostgreSQL and qdrant-edge store in a temp dir (env set before
@@ -84,7 +84,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--plot", metavar="RESULTS_JSON", help="only redraw the plot from a results file")
-    parser.add_argument("--sections", nargs="+", default=["drain", "quality", "latency", "ingestion", "drive", "load"])
+    parser.add_argument("--sections", nargs="+", default=["drain", "vectors", "quality", "latency", "ingestion", "drive", "load"])
     parser.add_argument("--drive-docs", type=int, help="Google Docs in the drive section's fake Drive (default 3000; --quick 300)")
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET,
                         help="a BEIR folder for the quality, ingestion and drive sections (default: ../shared/datasets/nfcorpus)")
@@ -117,6 +117,10 @@ def main():
     started = time.perf_counter()
     if "drain" in args.sections:
         guarded("drain", lambda: sections.section_drain_and_storage(args))
+    if "vectors" in args.sections:  # before the sections that leave chunks behind (it checks against Postgres)
+        import vectors
+
+        guarded("vectors", lambda: vectors.section(record, chunks=10_000 if args.quick else 50_000))
     if "quality" in args.sections:
         guarded("quality", lambda: sections.section_quality(args, users.create_user("quality")))
     if "latency" in args.sections:
