@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.db.models import Count
 
-from chunks.models import Chunk, Document, SyncStatus, VectorDeletion
+from chunks.models import Chunk, Document, IndexCheck, SyncStatus, VectorDeletion
 from chunks.outbox.enqueue import requeue_failed
 from chunks.outbox.stats import stats
 from chunks.selectors import latest_index_check
@@ -77,3 +77,18 @@ class ChunkAdmin(admin.ModelAdmin):
 class VectorDeletionAdmin(admin.ModelAdmin):
     list_display = ("qdrant_id", "owner_id", "attempts", "failed", "last_error", "created_at")
     list_filter = ("failed",)
+
+
+@admin.register(IndexCheck)
+class IndexCheckAdmin(admin.ModelAdmin):
+    """The scheduled consistency checks' results (written by the check, never by hand)."""
+
+    list_display = ("checked_at", "kind", "ok", "points", "synced", "missing", "orphans", "seconds")
+    list_filter = ("ok", "kind")
+    readonly_fields = [f.name for f in IndexCheck._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -156,3 +156,44 @@ def test_move_copies_the_embedded_store_into_a_server_collection_and_verifies_id
     with pytest.raises(CommandError, match="the target differs from Postgres: 1 SYNCED chunks have no point"):
         call_command("move_vectors", "--url", "http://qdrant.test:6333", "--collection", "moved-again",
                      stdout=StringIO(), stderr=StringIO())
+
+
+@pytest.mark.django_db
+def test_an_interrupted_import_is_run_again_and_completes(synced, tmp_path):
+    from chunks.tests.outbox.faulty_index import WrappedIndex
+    from chunks.vector_index import VectorStoreUnavailable
+
+    class DiesOnTheSecondBlock(WrappedIndex):
+        def before_upsert(self, points):
+            if sum(self.upserted.values()):
+                raise VectorStoreUnavailable("connection reset (the import was killed)")
+
+    path = tmp_path / "vectors.rbv"
+    before = points_by_id(synced)
+    export_vectors(index=synced, path=path, page_size=25)
+    synced.drop_collection()
+    synced.ensure_collection(**SPEC)
+    with pytest.raises(VectorStoreUnavailable):
+        import_vectors(index=DiesOnTheSecondBlock(synced), path=path, expected=SPEC)
+    assert 0 < synced.count() < 60  # part of it landed
+    import_vectors(index=synced, path=path, expected=SPEC)
+    assert points_by_id(synced).keys() == before.keys() and check_index(index=synced).ok
+
+
+@pytest.mark.django_db
+def test_move_back_copies_a_server_collection_into_an_embedded_folder(tmp_path):
+    from chunks.vector_index.qdrant_edge import EdgeVectorIndex
+    from ragbase.testing import installed_index, synced_chunks
+
+    with installed_index(ServerVectorIndex(path=tmp_path / "server", collection="test")) as server:
+        synced_chunks(server, 20, documents=2)
+        out = StringIO()
+        call_command("move_vectors", "--path", str(tmp_path / "embedded"), stdout=out, stderr=StringIO())
+        assert "the target holds exactly the 20 chunks" in out.getvalue()
+        assert f"QDRANT_PATH={tmp_path / 'embedded'}" in out.getvalue()
+        expected = points_by_id(server)
+    embedded = EdgeVectorIndex(path=tmp_path / "embedded", collection="ragbase_hybrid")
+    try:
+        assert points_by_id(embedded).keys() == expected.keys()
+    finally:
+        embedded.close()

@@ -126,6 +126,8 @@ def test_the_last_light_check_shows_in_the_admin_panel_and_readyz(vector_index, 
     assert "disagrees" in page and "manage.py check_index" in page
     body = admin_client.get("/readyz").json()
     assert body["details"]["index_check"]["missing"] == 1 and body["status"] == "ready"  # reported, not gating
+    listing = admin_client.get("/admin/chunks/indexcheck/").content.decode()
+    assert listing.count('class="field-missing"') == 2
     for _ in range(60):
         record_light_check(index=vector_index)
     assert IndexCheck.objects.count() == 50

@@ -65,6 +65,7 @@ class IndexHealth:
 
 class VectorIndex(abc.ABC):
     backend_name: str = ""
+    collection: str = ""
     # True once ensure_collection() succeeded on this object (the outbox ensures on first use).
     ready: bool = False
 

@@ -13,7 +13,7 @@ class WrappedIndex(VectorIndex):
         self.inner = inner
         self.lock = threading.RLock()
         self.ready = inner.ready
-        self.backend_name = inner.backend_name
+        self.backend_name, self.collection = inner.backend_name, inner.collection
         self.upserted = Counter()
 
     def ensure_collection(self, **kwargs):
