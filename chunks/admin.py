@@ -83,7 +83,7 @@ class VectorDeletionAdmin(admin.ModelAdmin):
 class IndexCheckAdmin(admin.ModelAdmin):
     """The scheduled consistency checks' results (written by the check, never by hand)."""
 
-    list_display = ("checked_at", "kind", "ok", "points", "synced", "missing", "orphans", "seconds")
+    list_display = ("checked_at", "kind", "ok", "points", "synced", "missing", "orphans", "wrong_payload", "seconds")
     list_filter = ("ok", "kind")
     readonly_fields = [f.name for f in IndexCheck._meta.fields]
 

@@ -119,10 +119,12 @@ class VectorDeletion(models.Model):
 
 class IndexCheck(models.Model):
     """The result of a Postgres ⇄ vector store consistency check (chunks.services.index_check):
-    the scheduled light check, shown in the admin's outbox panel and /readyz details."""
+    the scheduled light check or `manage.py check_index`; the newest is shown in the admin's outbox
+    panel and /readyz details."""
 
     class Kind(models.TextChoices):
         LIGHT = "light", "Light (counts per owner)"
+        FULL = "full", "Full (ids and payloads)"
 
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.LIGHT)
     checked_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -131,6 +133,7 @@ class IndexCheck(models.Model):
     synced = models.BigIntegerField(null=True, help_text="SYNCED chunks in Postgres.")
     missing = models.BigIntegerField(null=True, help_text="SYNCED chunks the store lacks (at least).")
     orphans = models.BigIntegerField(null=True, help_text="Points no chunk accounts for (at least).")
+    wrong_payload = models.BigIntegerField(null=True, help_text="Points whose payload disagrees (full check).")
     seconds = models.FloatField(null=True)
     summary = models.TextField(blank=True)
 

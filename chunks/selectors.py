@@ -36,4 +36,5 @@ def index_check_details(check: IndexCheck | None) -> dict | None:
         return None
     return {"kind": check.kind, "checked_at": check.checked_at.isoformat(timespec="seconds"), "ok": check.ok,
             "points": check.points, "synced": check.synced, "missing": check.missing, "orphans": check.orphans,
+            "wrong_payload": check.wrong_payload,
             "summary": check.summary}

@@ -227,14 +227,24 @@ def light_check(*, index: VectorIndex | None = None) -> IndexReport:
 
 
 def record_light_check(*, index: VectorIndex | None = None) -> IndexCheck:
-    """Run the light check and store its result (the newest KEEP_RESULTS are kept)."""
+    """Run the light check and store its result."""
     try:
         report = light_check(index=index)
-        result = IndexCheck(kind=IndexCheck.Kind.LIGHT, ok=report.ok, points=report.points, synced=report.synced,
-                            missing=report.missing, orphans=report.orphans, seconds=report.seconds,
-                            summary="; ".join(e for kind in report.examples.values() for e in kind) or "consistent")
     except Exception as exc:  # the store unreachable, say: the result says so
-        result = IndexCheck(kind=IndexCheck.Kind.LIGHT, ok=False, summary=f"could not check: {exc}"[:2000])
+        return _keep(IndexCheck(kind=IndexCheck.Kind.LIGHT, ok=False, summary=f"could not check: {exc}"[:2000]))
+    return record_check(report, kind=IndexCheck.Kind.LIGHT)
+
+
+def record_check(report: IndexReport, *, kind) -> IndexCheck:
+    """Store a check's result (the newest KEEP_RESULTS are kept)."""
+    examples = "; ".join(e for found in report.examples.values() for e in found)
+    return _keep(IndexCheck(kind=kind, ok=report.ok, points=report.points, synced=report.synced,
+                            missing=report.missing, orphans=report.orphans, seconds=report.seconds,
+                            wrong_payload=report.wrong_payload if kind == IndexCheck.Kind.FULL else None,
+                            summary=(examples or "consistent")[:2000]))
+
+
+def _keep(result: IndexCheck) -> IndexCheck:
     result.save()
     stale = IndexCheck.objects.order_by("-checked_at").values_list("pk", flat=True)[KEEP_RESULTS:]
     IndexCheck.objects.filter(pk__in=list(stale)).delete()

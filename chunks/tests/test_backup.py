@@ -197,3 +197,19 @@ def test_move_back_copies_a_server_collection_into_an_embedded_folder(tmp_path):
         assert points_by_id(embedded).keys() == expected.keys()
     finally:
         embedded.close()
+
+
+@pytest.mark.parametrize("command", [["export_vectors", "out.rbv"], ["import_vectors", "in.rbv"], ["check_index"],
+                                     ["move_vectors", "--url", "http://qdrant.test:6333"], ["reindex", "--yes"]])
+@pytest.mark.django_db
+def test_in_embedded_mode_the_commands_say_in_one_line_that_serve_owns_the_store(command, tmp_path, settings):
+    from chunks.vector_index.qdrant_edge import EdgeVectorIndex
+    from ragbase.testing import installed_index
+
+    settings.QDRANT_URL, settings.QDRANT_PATH = "", tmp_path / "qdrant"
+    owner = EdgeVectorIndex(path=settings.QDRANT_PATH, collection="test")  # what `serve` holds
+    try:
+        with installed_index(None), pytest.raises(CommandError, match="is owned by process .*; stop it"):
+            call_command(*command, stdout=StringIO(), stderr=StringIO())
+    finally:
+        owner.close()

@@ -63,6 +63,8 @@ def test_repair_fixes_each_inconsistency_and_touches_nothing_else(synced, monkey
     points_before, rows_before = points_by_id(synced), rows()
     with pytest.raises(CommandError, match="disagree"):
         call_command("check_index", stdout=StringIO(), stderr=StringIO())
+    recorded = IndexCheck.objects.get()  # the admin's panel shows the newest check, this full one
+    assert recorded.kind == "full" and (recorded.missing, recorded.orphans, recorded.wrong_payload) == (1, 1, 1)
     with pytest.raises(CommandError, match="--yes"):  # no terminal: it asks, so --yes is required
         call_command("check_index", "--repair", stdout=StringIO(), stderr=StringIO())
     assert points_by_id(synced) == points_before and rows() == rows_before  # refused: nothing changed
@@ -148,3 +150,16 @@ def test_in_embedded_mode_the_scheduled_check_runs_in_the_stores_owner(vector_in
         thread.stop()
     result = IndexCheck.objects.get()
     assert result.ok and result.points == 3 and result.synced == 3
+
+
+@pytest.mark.django_db
+def test_the_light_check_is_a_schedule_of_its_own_interval(settings):
+    from django_q.models import Schedule
+
+    from chunks.tasks import ensure_schedules
+
+    schedule = Schedule.objects.get(name="vector store check")
+    assert schedule.func == "chunks.tasks.check_index_light" and schedule.minutes == settings.INDEX_CHECK_MINUTES
+    settings.INDEX_CHECK_MINUTES = 0
+    ensure_schedules()
+    assert not Schedule.objects.filter(name="vector store check").exists()

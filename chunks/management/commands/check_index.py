@@ -3,7 +3,8 @@ from tqdm import tqdm
 
 from chunks.management.operator import confirm, open_store, reembedding_cost
 from chunks.outbox.drain import drain
-from chunks.services.index_check import check_index, repair_index
+from chunks.models import IndexCheck
+from chunks.services.index_check import check_index, record_check, repair_index
 from chunks.services.rebuild import embedding_rate
 from chunks.vector_index import VectorStoreUnavailable
 
@@ -28,6 +29,7 @@ class Command(BaseCommand):
         try:
             with tqdm(unit="item", desc="check", disable=None) as bar:
                 report = check_index(index=index, progress=bar.update)
+            record_check(report, kind=IndexCheck.Kind.FULL)  # the admin's outbox panel shows the newest
             self.stdout.write(f"{report.summary()} ({report.seconds:.1f} s)")
             for kind, label in KINDS:
                 count = getattr(report, kind)
