@@ -213,3 +213,33 @@ def test_in_embedded_mode_the_commands_say_in_one_line_that_serve_owns_the_store
             call_command(*command, stdout=StringIO(), stderr=StringIO())
     finally:
         owner.close()
+
+
+@pytest.mark.django_db
+def test_import_into_a_store_without_a_collection_creates_it_for_the_embedders_vectors(vector_index, embedder, tmp_path):
+    from chunks.backup.fileformat import Header, VectorFileWriter
+    from chunks.vector_index import VectorPoint
+
+    make_chunks(3, dim=embedder.dense_dim)
+    Chunk.objects.update(sync_status=SyncStatus.SYNCED, dense_vector=None, sparse_indices=None, sparse_values=None)
+    path = tmp_path / "vectors.rbv"
+
+    def write(model_id):
+        with open(path, "wb") as stream:
+            writer = VectorFileWriter(stream, Header(collection="c", model_id=model_id, dense_dim=embedder.dense_dim,
+                                                     points=3))
+            writer.write([VectorPoint(id=str(c.qdrant_id), dense=[0.1] * embedder.dense_dim, sparse_indices=[1],
+                                      sparse_values=[1.0],
+                                      payload={"owner_id": str(c.owner_id), "document_id": c.document_id})
+                          for c in Chunk.objects.all()])
+            writer.finish()
+
+    write("dense=some/other-model;sparse=Qdrant/bm25")
+    with pytest.raises(CommandError, match="this installation embeds with .*nothing was written"):
+        call_command("import_vectors", str(path), stdout=StringIO(), stderr=StringIO())
+    assert vector_index.recorded_spec() is None
+    write(embedder.model_id)
+    out = StringIO()
+    call_command("import_vectors", str(path), stdout=out, stderr=StringIO())
+    assert "holds exactly the 3 chunks" in out.getvalue()
+    assert vector_index.recorded_spec() == {"dense_dim": embedder.dense_dim, "model_id": embedder.model_id}
