@@ -243,3 +243,18 @@ def test_import_into_a_store_without_a_collection_creates_it_for_the_embedders_v
     call_command("import_vectors", str(path), stdout=out, stderr=StringIO())
     assert "holds exactly the 3 chunks" in out.getvalue()
     assert vector_index.recorded_spec() == {"dense_dim": embedder.dense_dim, "model_id": embedder.model_id}
+
+
+def test_export_beside_a_running_owner_is_refused_in_one_line_from_another_process(tmp_path):
+    from chunks.vector_index.qdrant_edge import EdgeVectorIndex
+    from ragbase.testing import run_manage
+
+    owner = EdgeVectorIndex(path=tmp_path / "qdrant", collection="c")  # as `serve` holds it
+    try:
+        result = run_manage(tmp_path, "export_vectors", str(tmp_path / "out.rbv"), QDRANT_PATH=str(tmp_path / "qdrant"))
+    finally:
+        owner.close()
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "is owned by process" in lines[0], result.stderr
+    assert not (tmp_path / "out.rbv").exists()
