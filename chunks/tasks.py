@@ -2,9 +2,11 @@
 chunks.services and chunks.outbox), and the outbox's schedule. django-q2 stores a task as the
 dotted path of its function; these paths are taken from the functions themselves."""
 import math
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django_q import tasks as django_q_tasks
 from django_q.models import Schedule
 
@@ -64,11 +66,13 @@ def ensure_schedules(**kwargs) -> None:
     if settings.INDEX_CHECK_MINUTES <= 0:
         Schedule.objects.filter(name=INDEX_CHECK_SCHEDULE).delete()
         return
-    Schedule.objects.update_or_create(
-        name=INDEX_CHECK_SCHEDULE,
-        defaults={"func": task_path(check_index_light), "schedule_type": Schedule.MINUTES,
-                  "minutes": settings.INDEX_CHECK_MINUTES, "repeats": -1},
-    )
+    defaults = {"func": task_path(check_index_light), "schedule_type": Schedule.MINUTES,
+                "minutes": settings.INDEX_CHECK_MINUTES, "repeats": -1}
+    # First run one interval after the schedule is made, not at once: a fresh installation has
+    # nothing to compare, and its first workers have the first sync to do.
+    first_run = timezone.now() + timedelta(minutes=settings.INDEX_CHECK_MINUTES)
+    Schedule.objects.update_or_create(name=INDEX_CHECK_SCHEDULE, defaults=defaults,
+                                      create_defaults={**defaults, "next_run": first_run})
 
 
 def task_path(task) -> str:

@@ -160,6 +160,9 @@ def test_the_light_check_is_a_schedule_of_its_own_interval(settings):
 
     schedule = Schedule.objects.get(name="vector store check")
     assert schedule.func == "chunks.tasks.check_index_light" and schedule.minutes == settings.INDEX_CHECK_MINUTES
+    from django.utils import timezone
+
+    assert schedule.next_run > timezone.now()  # not at once: a fresh installation's workers have the first sync to do
     settings.INDEX_CHECK_MINUTES = 0
     ensure_schedules()
     assert not Schedule.objects.filter(name="vector store check").exists()
