@@ -11,7 +11,7 @@ from django_q import tasks as django_q_tasks
 from django_q.models import Schedule
 
 from chunks.outbox.drain import drain
-from chunks.outbox.wakeup import INDEX_CHECK_REQUEST, wake_owner
+from chunks.outbox.wakeup import wake_owner
 from chunks.services.index_check import record_light_check
 from chunks.services.ingestion import ingest_stored_document
 from chunks.vector_index import uses_embedded_store
@@ -49,7 +49,7 @@ def check_index_light() -> str:
     """The scheduled light consistency check. In embedded mode only the serve process may read
     the store, so the worker asks the owner's drain thread to run it (and store the result)."""
     if uses_embedded_store():
-        wake_owner(INDEX_CHECK_REQUEST)
+        wake_owner(check_index=True)
         return "embedded mode: asked the store's owner to check"
     return str(record_light_check())
 

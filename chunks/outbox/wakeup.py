@@ -46,11 +46,12 @@ def _wake() -> None:
     enqueue_drain()
 
 
-def wake_owner(request: str = "") -> None:
-    """Tell the embedded store's owner (whichever process it is) that the outbox has work, or
-    what else it is asked for (`INDEX_CHECK_REQUEST`)."""
+def wake_owner(*, check_index: bool = False) -> None:
+    """Tell the embedded store's owner (whichever process it is) that the outbox has work, and
+    with `check_index` that the light consistency check is due."""
+    payload = f", '{INDEX_CHECK_REQUEST}'" if check_index else ""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, request])
+        cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}{payload}")
 
 
 class OwnerDrainThread(threading.Thread):
