@@ -16,6 +16,8 @@ from chunks.vector_index import QueryFilter, SearchMode, iter_pages
 from chunks.vector_index.qdrant_server import ServerVectorIndex
 from ragbase.testing import synced_chunks, TEST_DENSE_DIM, TEST_MODEL_ID, ensured, make_chunks
 
+pytestmark = pytest.mark.reliability  # README promise 11
+
 SPEC = {"dense_dim": TEST_DENSE_DIM, "model_id": TEST_MODEL_ID}
 
 

@@ -18,6 +18,8 @@ from chunks.tests.test_backup import points_by_id
 from chunks.vector_index import VectorPoint
 from ragbase.testing import synced_chunks, HashEmbedder, ensured, make_chunks
 
+pytestmark = pytest.mark.reliability  # README promise 11
+
 
 def rows():
     return {c.pk: (c.sync_status, c.synced_at, c.dense_vector) for c in Chunk.objects.all()}
