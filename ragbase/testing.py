@@ -18,7 +18,7 @@ from chunks.embedding import get_embedder
 from chunks.models import Chunk, Document
 from chunks.outbox.drain import drain
 from chunks.services.ingestion import ingest_content
-from chunks.vector_index import VectorIndex, set_vector_index
+from chunks.vector_index import VectorIndex, iter_pages, set_vector_index
 from chunks.vector_index.qdrant_edge import EdgeVectorIndex
 from chunks.vector_index.qdrant_server import ServerVectorIndex
 
@@ -110,6 +110,11 @@ def synced_chunks(index: VectorIndex, n: int, *, documents: int) -> VectorIndex:
     make_chunks(n, documents=documents)
     drain(index=index)
     return index
+
+
+def stored_points(index: VectorIndex) -> dict:
+    """Every point of `index`'s collection with its vectors and payload, by id."""
+    return {p.id: p for page in iter_pages(index, page_size=200, with_vectors=True) for p in page}
 
 
 @contextlib.contextmanager

@@ -7,22 +7,29 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from chunks.backup.fileformat import BadVectorFile
+from chunks.backup.fileformat import BadVectorFile, Header, VectorFileWriter
 from chunks.backup.transfer import VectorFileMismatch, export_vectors, import_vectors
 from chunks.models import Chunk, SyncStatus
 from chunks.outbox.drain import drain
 from chunks.services.index_check import check_index
-from chunks.vector_index import QueryFilter, SearchMode, iter_pages
+from chunks.tests.outbox.faulty_index import WrappedIndex
+from chunks.vector_index import QueryFilter, SearchMode, VectorPoint, VectorStoreUnavailable
+from chunks.vector_index.qdrant_edge import EdgeVectorIndex
 from chunks.vector_index.qdrant_server import ServerVectorIndex
-from ragbase.testing import synced_chunks, TEST_DENSE_DIM, TEST_MODEL_ID, ensured, make_chunks
+from ragbase.testing import (
+    TEST_DENSE_DIM,
+    TEST_MODEL_ID,
+    ensured,
+    installed_index,
+    make_chunks,
+    run_manage,
+    stored_points,
+    synced_chunks,
+)
 
 pytestmark = pytest.mark.reliability  # README promise 11
 
 SPEC = {"dense_dim": TEST_DENSE_DIM, "model_id": TEST_MODEL_ID}
-
-
-def points_by_id(index):
-    return {p.id: p for page in iter_pages(index, page_size=50, with_vectors=True) for p in page}
 
 
 def top10(index, owner_id):
@@ -42,12 +49,12 @@ def synced(vector_index_backend):
 @pytest.mark.django_db
 def test_export_wipe_import_gives_the_same_points_vectors_payloads_and_top10(synced, tmp_path):
     index, owner_id = synced, Chunk.objects.first().owner_id
-    before, answers = points_by_id(index), top10(index, owner_id)
+    before, answers = stored_points(index), top10(index, owner_id)
     path = tmp_path / "vectors.rbv"
     assert export_vectors(index=index, path=path, page_size=7).points == 60
     index.drop_collection()  # the store is lost; Postgres keeps no vectors of SYNCED chunks
     assert import_vectors(index=index, path=path, expected=SPEC).points == 60
-    after = points_by_id(index)
+    after = stored_points(index)
     assert after.keys() == before.keys() == {str(q) for q in Chunk.objects.values_list("qdrant_id", flat=True)}
     for point_id, point in before.items():
         again = after[point_id]
@@ -57,7 +64,7 @@ def test_export_wipe_import_gives_the_same_points_vectors_payloads_and_top10(syn
         assert list(again.dense) == pytest.approx(list(point.dense), abs=1e-3)  # float16 rounding at most
     assert top10(index, owner_id) == answers
     import_vectors(index=index, path=path, expected=SPEC)  # twice: nothing changes
-    assert points_by_id(index).keys() == before.keys() and index.count() == 60
+    assert stored_points(index).keys() == before.keys() and index.count() == 60
     assert Chunk.objects.filter(sync_status=SyncStatus.SYNCED).count() == 60
     report = check_index(index=index)
     assert report.ok and report.points == 60 and report.synced == 60
@@ -148,7 +155,7 @@ def test_move_copies_the_embedded_store_into_a_server_collection_and_verifies_id
     assert "set QDRANT_URL=http://qdrant.test:6333" in out.getvalue()
     server = ServerVectorIndex(path=server_folder, collection="moved")
     try:
-        assert points_by_id(server).keys() == points_by_id(vector_index).keys() == {
+        assert stored_points(server).keys() == stored_points(vector_index).keys() == {
             str(q) for q in Chunk.objects.values_list("qdrant_id", flat=True)}
         assert server.recorded_spec() == SPEC
     finally:
@@ -162,16 +169,13 @@ def test_move_copies_the_embedded_store_into_a_server_collection_and_verifies_id
 
 @pytest.mark.django_db
 def test_an_interrupted_import_is_run_again_and_completes(synced, tmp_path):
-    from chunks.tests.outbox.faulty_index import WrappedIndex
-    from chunks.vector_index import VectorStoreUnavailable
-
     class DiesOnTheSecondBlock(WrappedIndex):
         def before_upsert(self, points):
             if sum(self.upserted.values()):
                 raise VectorStoreUnavailable("connection reset (the import was killed)")
 
     path = tmp_path / "vectors.rbv"
-    before = points_by_id(synced)
+    before = stored_points(synced)
     export_vectors(index=synced, path=path, page_size=25)
     synced.drop_collection()
     synced.ensure_collection(**SPEC)
@@ -179,24 +183,21 @@ def test_an_interrupted_import_is_run_again_and_completes(synced, tmp_path):
         import_vectors(index=DiesOnTheSecondBlock(synced), path=path, expected=SPEC)
     assert 0 < synced.count() < 60  # part of it landed
     import_vectors(index=synced, path=path, expected=SPEC)
-    assert points_by_id(synced).keys() == before.keys() and check_index(index=synced).ok
+    assert stored_points(synced).keys() == before.keys() and check_index(index=synced).ok
 
 
 @pytest.mark.django_db
 def test_move_back_copies_a_server_collection_into_an_embedded_folder(tmp_path):
-    from chunks.vector_index.qdrant_edge import EdgeVectorIndex
-    from ragbase.testing import installed_index, synced_chunks
-
     with installed_index(ServerVectorIndex(path=tmp_path / "server", collection="test")) as server:
         synced_chunks(server, 20, documents=2)
         out = StringIO()
         call_command("move_vectors", "--path", str(tmp_path / "embedded"), stdout=out, stderr=StringIO())
         assert "the target holds exactly the 20 chunks" in out.getvalue()
         assert f"QDRANT_PATH={tmp_path / 'embedded'}" in out.getvalue()
-        expected = points_by_id(server)
+        expected = stored_points(server)
     embedded = EdgeVectorIndex(path=tmp_path / "embedded", collection="ragbase_hybrid")
     try:
-        assert points_by_id(embedded).keys() == expected.keys()
+        assert stored_points(embedded).keys() == expected.keys()
     finally:
         embedded.close()
 
@@ -205,9 +206,6 @@ def test_move_back_copies_a_server_collection_into_an_embedded_folder(tmp_path):
                                      ["move_vectors", "--url", "http://qdrant.test:6333"], ["reindex", "--yes"]])
 @pytest.mark.django_db
 def test_in_embedded_mode_the_commands_say_in_one_line_that_serve_owns_the_store(command, tmp_path, settings):
-    from chunks.vector_index.qdrant_edge import EdgeVectorIndex
-    from ragbase.testing import installed_index
-
     settings.QDRANT_URL, settings.QDRANT_PATH = "", tmp_path / "qdrant"
     owner = EdgeVectorIndex(path=settings.QDRANT_PATH, collection="test")  # what `serve` holds
     try:
@@ -219,9 +217,6 @@ def test_in_embedded_mode_the_commands_say_in_one_line_that_serve_owns_the_store
 
 @pytest.mark.django_db
 def test_import_into_a_store_without_a_collection_creates_it_for_the_embedders_vectors(vector_index, embedder, tmp_path):
-    from chunks.backup.fileformat import Header, VectorFileWriter
-    from chunks.vector_index import VectorPoint
-
     make_chunks(3, dim=embedder.dense_dim)
     Chunk.objects.update(sync_status=SyncStatus.SYNCED, dense_vector=None, sparse_indices=None, sparse_values=None)
     path = tmp_path / "vectors.rbv"
@@ -248,9 +243,6 @@ def test_import_into_a_store_without_a_collection_creates_it_for_the_embedders_v
 
 
 def test_export_beside_a_running_owner_is_refused_in_one_line_from_another_process(tmp_path):
-    from chunks.vector_index.qdrant_edge import EdgeVectorIndex
-    from ragbase.testing import run_manage
-
     owner = EdgeVectorIndex(path=tmp_path / "qdrant", collection="c")  # as `serve` holds it
     try:
         result = run_manage(tmp_path, "export_vectors", str(tmp_path / "out.rbv"), QDRANT_PATH=str(tmp_path / "qdrant"))

@@ -14,9 +14,8 @@ from chunks.outbox.wakeup import OwnerDrainThread
 from chunks.services.index_check import check_index, light_check, record_light_check
 from chunks.tasks import check_index_light
 from chunks.tests.outbox.test_wakeup import wait_for
-from chunks.tests.test_backup import points_by_id
 from chunks.vector_index import VectorPoint
-from ragbase.testing import synced_chunks, HashEmbedder, ensured, make_chunks
+from ragbase.testing import HashEmbedder, ensured, make_chunks, stored_points, synced_chunks
 
 pytestmark = pytest.mark.reliability  # README promise 11
 
@@ -33,7 +32,7 @@ def inject(index):
                          payload={"owner_id": str(lost.owner_id), "document_id": lost.document_id, "source": "upload",
                                   "mime_type": "text/plain", "modified_at": 0.0})
     index.upsert([orphan])
-    (point,) = [p for p in points_by_id(index).values() if p.id == str(moved.qdrant_id)]
+    (point,) = [p for p in stored_points(index).values() if p.id == str(moved.qdrant_id)]
     index.set_payload([point.id], {**point.payload, "owner_id": "999"})
     return lost, moved, orphan
 
@@ -62,19 +61,19 @@ def test_check_index_finds_each_injected_inconsistency(synced):
 def test_repair_fixes_each_inconsistency_and_touches_nothing_else(synced, monkeypatch):
     monkeypatch.setattr("chunks.services.rebuild.get_embedder", HashEmbedder)
     lost, moved, orphan = inject(synced)
-    points_before, rows_before = points_by_id(synced), rows()
+    points_before, rows_before = stored_points(synced), rows()
     with pytest.raises(CommandError, match="disagree"):
         call_command("check_index", stdout=StringIO(), stderr=StringIO())
     recorded = IndexCheck.objects.get()  # the admin's panel shows the newest check, this full one
     assert recorded.kind == "full" and (recorded.missing, recorded.orphans, recorded.wrong_payload) == (1, 1, 1)
     with pytest.raises(CommandError, match="--yes"):  # no terminal: it asks, so --yes is required
         call_command("check_index", "--repair", stdout=StringIO(), stderr=StringIO())
-    assert points_by_id(synced) == points_before and rows() == rows_before  # refused: nothing changed
+    assert stored_points(synced) == points_before and rows() == rows_before  # refused: nothing changed
     out = StringIO()
     call_command("check_index", "--repair", "--yes", stdout=out, stderr=StringIO())
     assert "1 orphan points queued for deletion, 1 payloads rewritten, 1 chunks embedded again" in out.getvalue()
     assert check_index(index=synced).ok and not VectorDeletion.objects.exists()
-    after = points_by_id(synced)
+    after = stored_points(synced)
     assert orphan.id not in after
     assert after[str(moved.qdrant_id)].payload["owner_id"] == str(moved.owner_id)
     assert after[str(moved.qdrant_id)].dense == points_before[str(moved.qdrant_id)].dense  # vectors kept
