@@ -5,6 +5,7 @@ from django.http import JsonResponse
 
 from chunks.outbox.stats import stats as outbox_stats
 from chunks.vector_index import get_vector_index
+from ragbase import web_server
 
 
 def healthz(request):
@@ -59,5 +60,6 @@ def readyz(request):
         checks["outbox"] = _check_outbox()
     checks["vector_store"] = _check_vector_store()
     ready = all(check["ok"] for check in checks.values())
-    body = {"status": "ready" if ready else "not ready", "checks": checks, "workers": _worker_clusters()}
+    body = {"status": "ready" if ready else "not ready", "checks": checks, "workers": _worker_clusters(),
+            "server": web_server.state.report()}
     return JsonResponse(body, status=200 if ready else 503)

@@ -161,6 +161,20 @@ if env.str("DATABASE_URL", default=""):
 else:
     DATABASES = {"default": env.db_url_config(embedded_database_url(VAR_DIR / "pgdata"))}
     EMBEDDED_POSTGRES = True
+# The web server's processes (ragbase/gunicorn_config.py sets RAGBASE_POOLED_DATABASE) share a
+# bounded psycopg pool among their threads: a burst of requests waits up to DB_POOL_TIMEOUT_SECONDS
+# for a connection instead of opening one each. Other processes (django-q2 workers, commands) have
+# one thread and keep one persistent connection. The total must stay below the server's
+# max_connections (system check ragbase.E020, and `serve` at start).
+DB_POOL_MIN_SIZE = env.int("DB_POOL_MIN_SIZE", default=2)
+DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=10)
+DB_POOL_TIMEOUT_SECONDS = env.float("DB_POOL_TIMEOUT_SECONDS", default=10.0)
+DB_MAX_CONNECTIONS = env.int("DB_MAX_CONNECTIONS", default=100)
+if env.bool("RAGBASE_POOLED_DATABASE", default=False):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool requires it
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": DB_POOL_MIN_SIZE, "max_size": DB_POOL_MAX_SIZE, "timeout": DB_POOL_TIMEOUT_SECONDS,
+    }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -247,6 +261,22 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
+
+# --- Web server: gunicorn (ragbase/gunicorn_config.py, for `manage.py serve` and the image) ----
+# Processes in server mode; in embedded mode always one (it owns the vector store).
+GUNICORN_WORKERS = env.int("GUNICORN_WORKERS", default=2)
+# Threads per process, each serving one request at a time (docs/bench.md: measured on 2 cores).
+GUNICORN_THREADS = env.int("GUNICORN_THREADS", default=8)
+# A request running longer than this is killed with its worker process (gunicorn's timeout).
+GUNICORN_TIMEOUT = env.int("GUNICORN_TIMEOUT", default=60)
+# On SIGTERM: seconds in-flight requests get to finish before the process is killed.
+GUNICORN_GRACEFUL_TIMEOUT = env.int("GUNICORN_GRACEFUL_TIMEOUT", default=30)
+# Seconds an idle keep-alive connection stays open (behind a proxy: below the proxy's own).
+GUNICORN_KEEPALIVE = env.int("GUNICORN_KEEPALIVE", default=5)
+# One line per request on stdout.
+GUNICORN_ACCESS_LOG = env.bool("GUNICORN_ACCESS_LOG", default=True)
+# `serve` on SIGTERM: seconds the django-q2 cluster gets to stop before it is killed.
+SERVE_CLUSTER_STOP_SECONDS = env.int("SERVE_CLUSTER_STOP_SECONDS", default=10)
 
 # --- django-q2 -------------------------------------------------------------------------------
 Q_CLUSTER = {

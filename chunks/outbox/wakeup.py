@@ -70,7 +70,7 @@ class OwnerDrainThread(threading.Thread):
             while not self.stopping.is_set():
                 try:
                     listener = listener or self._listen()
-                    drain()
+                    drain(stopping=self.stopping)  # stops between batches once stop() is called
                     self.drains += 1
                     # Wait for a NOTIFY (or the poll interval), then drain again.
                     for _ in listener.notifies(timeout=self.poll_seconds, stop_after=1):
