@@ -12,7 +12,7 @@ import os
 import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ragbase.settings")
-os.environ["RAGBASE_POOLED_DATABASE"] = "true"  # this server's processes share a bounded pool
+os.environ["RAGBASE_WEB_SERVER"] = "true"  # settings: a bounded database pool, WEB_EMBED_THREADS
 django.setup()
 
 from django.conf import settings  # noqa: E402

@@ -161,8 +161,9 @@ if env.str("DATABASE_URL", default=""):
 else:
     DATABASES = {"default": env.db_url_config(embedded_database_url(VAR_DIR / "pgdata"))}
     EMBEDDED_POSTGRES = True
-# The web server's processes (ragbase/gunicorn_config.py sets RAGBASE_POOLED_DATABASE) share a
-# bounded psycopg pool among their threads: a burst of requests waits up to DB_POOL_TIMEOUT_SECONDS
+# Set by ragbase/gunicorn_config.py in the web server's processes (never in .env).
+WEB_SERVER_PROCESS = env.bool("RAGBASE_WEB_SERVER", default=False)
+# The web server's processes share a bounded psycopg pool among their threads: a burst of requests waits up to DB_POOL_TIMEOUT_SECONDS
 # for a connection instead of opening one each. Other processes (django-q2 workers, commands) have
 # one thread and keep one persistent connection. The total must stay below the server's
 # max_connections (system check ragbase.E020, and `serve` at start).
@@ -170,7 +171,7 @@ DB_POOL_MIN_SIZE = env.int("DB_POOL_MIN_SIZE", default=2)
 DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=10)
 DB_POOL_TIMEOUT_SECONDS = env.float("DB_POOL_TIMEOUT_SECONDS", default=10.0)
 DB_MAX_CONNECTIONS = env.int("DB_MAX_CONNECTIONS", default=100)
-if env.bool("RAGBASE_POOLED_DATABASE", default=False):
+if WEB_SERVER_PROCESS:
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool requires it
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": DB_POOL_MIN_SIZE, "max_size": DB_POOL_MAX_SIZE, "timeout": DB_POOL_TIMEOUT_SECONDS,
@@ -266,7 +267,7 @@ SPECTACULAR_SETTINGS = {
 # Processes in server mode; in embedded mode always one (it owns the vector store).
 GUNICORN_WORKERS = env.int("GUNICORN_WORKERS", default=2)
 # Threads per process, each serving one request at a time (docs/bench.md: measured on 2 cores).
-GUNICORN_THREADS = env.int("GUNICORN_THREADS", default=8)
+GUNICORN_THREADS = env.int("GUNICORN_THREADS", default=4)
 # A request running longer than this is killed with its worker process (gunicorn's timeout).
 GUNICORN_TIMEOUT = env.int("GUNICORN_TIMEOUT", default=60)
 # On SIGTERM: seconds in-flight requests get to finish before the process is killed.
@@ -342,6 +343,11 @@ EMBED_BATCH_SIZE = env.int("EMBED_BATCH_SIZE", default=64)
 # Threads of one embedding call (ONNX Runtime intra-op); 0 = one per core. Several worker
 # processes on one machine: cores / Q_WORKERS each, or they fight over the cores.
 EMBED_THREADS = env.int("EMBED_THREADS", default=0)
+# The web server embeds queries on many request threads at once: one thread per call there (ONNX
+# Runtime's extra threads spin while waiting; measured −30 % CPU per search under load, docs/bench.md).
+WEB_EMBED_THREADS = env.int("WEB_EMBED_THREADS", default=1)
+if WEB_SERVER_PROCESS:
+    EMBED_THREADS = WEB_EMBED_THREADS
 CHUNK_SIZE_TOKENS = env.int("CHUNK_SIZE_TOKENS", default=200)
 CHUNK_OVERLAP_TOKENS = env.int("CHUNK_OVERLAP_TOKENS", default=40)
 INGEST_MAX_FILE_BYTES = env.int("INGEST_MAX_FILE_BYTES", default=50 * 1024 * 1024)
