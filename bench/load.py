@@ -8,6 +8,7 @@ engine's hybrid query, p50), one client's API p50 against it, then req/s, p50 an
 50 clients with each kind of auth. Then a soak of the production server (RSS of its worker
 process at the start and the end), and optionally a sweep of GUNICORN_THREADS."""
 import os
+import re
 import signal
 import socket
 import statistics
@@ -71,8 +72,6 @@ class Server:
 
 def login(url: str, username: str) -> str:
     """A session id from the real login page."""
-    import re
-
     session = requests.Session()
     page = session.get(f"{url}/accounts/login/", timeout=30)
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]

@@ -171,11 +171,14 @@ DB_POOL_MIN_SIZE = env.int("DB_POOL_MIN_SIZE", default=2)
 DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=10)
 DB_POOL_TIMEOUT_SECONDS = env.float("DB_POOL_TIMEOUT_SECONDS", default=10.0)
 DB_MAX_CONNECTIONS = env.int("DB_MAX_CONNECTIONS", default=100)
+# The web server's queries are cancelled after this many seconds: gunicorn's threads do not bound a
+# request's time themselves, so a runaway query cannot hold a thread and a connection forever.
+DB_STATEMENT_TIMEOUT_SECONDS = env.int("DB_STATEMENT_TIMEOUT_SECONDS", default=30)
 if WEB_SERVER_PROCESS:
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool requires it
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": DB_POOL_MIN_SIZE, "max_size": DB_POOL_MAX_SIZE, "timeout": DB_POOL_TIMEOUT_SECONDS,
-    }
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["pool"] = {"min_size": DB_POOL_MIN_SIZE, "max_size": DB_POOL_MAX_SIZE, "timeout": DB_POOL_TIMEOUT_SECONDS}
+    _options["options"] = f"{_options.get('options', '')} -c statement_timeout={DB_STATEMENT_TIMEOUT_SECONDS * 1000}".strip()
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -268,7 +271,8 @@ SPECTACULAR_SETTINGS = {
 GUNICORN_WORKERS = env.int("GUNICORN_WORKERS", default=2)
 # Threads per process, each serving one request at a time (docs/bench.md: measured on 2 cores).
 GUNICORN_THREADS = env.int("GUNICORN_THREADS", default=4)
-# A request running longer than this is killed with its worker process (gunicorn's timeout).
+# A worker process that stops answering its master this long is killed and replaced (a request's
+# own time is bounded by DB_STATEMENT_TIMEOUT_SECONDS and QDRANT_TIMEOUT_SECONDS).
 GUNICORN_TIMEOUT = env.int("GUNICORN_TIMEOUT", default=60)
 # On SIGTERM: seconds in-flight requests get to finish before the process is killed.
 GUNICORN_GRACEFUL_TIMEOUT = env.int("GUNICORN_GRACEFUL_TIMEOUT", default=30)
