@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# ragbase production image: gunicorn serving ragbase.wsgi; the same image runs migrate and qcluster.
+# ragbase production image: gunicorn (ragbase/gunicorn_config.py) serving ragbase.wsgi; the same image runs migrate and qcluster.
 
 # --- builder: a virtualenv with every pinned package (the embedding models ship inside them) ---
 FROM python:3.11-slim AS builder
@@ -20,9 +20,6 @@ ENV PATH=/opt/venv/bin:$PATH \
     RAGBASE_VAR_DIR=/var/lib/ragbase \
     STATIC_ROOT=/app/staticfiles \
     MODELS_DIR=/app/models \
-    GUNICORN_WORKERS=2 \
-    GUNICORN_THREADS=4 \
-    GUNICORN_TIMEOUT=60 \
     PORT=8000
 RUN groupadd --system ragbase && useradd --system --gid ragbase --home /app ragbase \
     && mkdir -p /var/lib/ragbase/media /app && chown -R ragbase:ragbase /var/lib/ragbase /app
@@ -46,4 +43,6 @@ getattr(m, 'get_embedder', None) and m.get_embedder(); print('embedder ready')" 
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"8000\")}/healthz', timeout=4)" || exit 1
-CMD ["sh", "-c", "exec gunicorn ragbase.wsgi:application --bind 0.0.0.0:${PORT} --workers ${GUNICORN_WORKERS} --threads ${GUNICORN_THREADS} --timeout ${GUNICORN_TIMEOUT} --access-logfile - --forwarded-allow-ips='*'"]
+# The same server configuration as `manage.py serve` (ragbase/gunicorn_config.py, from the GUNICORN_*
+# settings): with QDRANT_URL set, GUNICORN_WORKERS processes of GUNICORN_THREADS threads each.
+CMD ["sh", "-c", "exec gunicorn -c ragbase/gunicorn_config.py --bind 0.0.0.0:${PORT}"]

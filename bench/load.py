@@ -1,7 +1,15 @@
-"""Load test: a real `manage.py serve --no-workers` subprocess on loopback, N client threads hitting
-/api/search/ with a DRF token for a bounded time. Used as the `load` section of bench/run.py (which
-prepares the corpus, releases the embedded store and passes its environment to the server)."""
+"""The `load` section of bench/run.py: real `manage.py serve --no-workers` processes on loopback —
+the production server (gunicorn) and, side by side in the same run, Django's development server
+(`serve --dev`) — hammered on /api/search/ by client threads with a token or a logged-in session.
+
+For each corpus size (synthetic chunks drained into the bench's embedded store, which is then
+handed to the server): the floor measured in this process just before (query embedding + the
+engine's hybrid query, p50), one client's API p50 against it, then req/s, p50 and p99 at 20 and
+50 clients with each kind of auth. Then a soak of the production server (RSS of its worker
+process at the start and the end), and optionally a sweep of GUNICORN_THREADS."""
 import os
+import re
+import signal
 import socket
 import statistics
 import subprocess
@@ -10,9 +18,18 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
 import requests
+from django.contrib.auth import get_user_model
+from django.db import connection, connections
+from knox.models import AuthToken
+
+from chunks.embedding import get_embedder
+from chunks.vector_index import QueryFilter, SearchMode, ensure_index_ready, reset_vector_index
 
 ROOT = Path(__file__).resolve().parents[1]
+SERVERS = {"gunicorn": [], "runserver": ["--dev"]}
+PASSWORD = "load-bench-password"
 
 
 def free_port() -> int:
@@ -21,49 +38,82 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, log: Path) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "serve", "--no-workers", f"127.0.0.1:{port}"],
-        cwd=ROOT, env=dict(os.environ), stdout=log.open("w"), stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/api/search/", timeout=2)
-            return server
-        except requests.ConnectionError:
-            if server.poll() is not None:
-                raise RuntimeError(f"server exited during start-up, see {log}: {log.read_text()[-300:]}")
-            time.sleep(0.5)
-    server.terminate()
-    raise RuntimeError("server did not start in 120 s")
+class Server:
+    """`manage.py serve --no-workers [--dev]` in its own process group, stopped with SIGTERM."""
+
+    def __init__(self, name: str, log: Path, **env):
+        self.name, self.port = name, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "serve", "--no-workers", *SERVERS[name], f"127.0.0.1:{self.port}"],
+            cwd=ROOT, env={**os.environ, **env}, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + 300  # indexing at start: ~0.6 s per 1,000 new chunks
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=5).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"{name} exited during start-up, see {log}: {log.read_text()[-300:]}")
+                time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"{name} did not start in 300 s")
+
+    def rss_mib(self) -> float:
+        """RSS of the process that serves (gunicorn's worker; runserver's own), MiB."""
+        tree = [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children(recursive=True)]
+        return max(p.memory_info().rss for p in tree) / 2**20
+
+    def stop(self):
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(60)
 
 
-def hammer(*, url: str, token: str, queries: list[str], clients: int, seconds: float) -> dict:
-    """Each client loops over the queries until the time is up; returns throughput, latency, errors."""
+def login(url: str, username: str) -> str:
+    """A session id from the real login page."""
+    session = requests.Session()
+    page = session.get(f"{url}/accounts/login/", timeout=30)
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
+    session.post(f"{url}/accounts/login/", data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": csrf},
+                 headers={"Referer": f"{url}/accounts/login/"}, allow_redirects=False, timeout=30)
+    return session.cookies["sessionid"]
+
+
+def hammer(*, url: str, auth: dict, queries: list[str], clients: int, seconds: float = None, total: int = None) -> dict:
+    """Each client loops over the queries for `seconds` (or until `total` requests are done);
+    returns throughput, latency percentiles and errors by reason."""
     latencies: list[float] = []
-    errors = [0]
     reasons: dict[str, int] = {}
     lock = threading.Lock()
-    stop_at = time.monotonic() + seconds
+    stop_at = time.monotonic() + seconds if seconds else None
+    remaining = [total]
+
+    def more() -> bool:
+        if stop_at is not None:
+            return time.monotonic() < stop_at
+        with lock:
+            remaining[0] -= 1
+            return remaining[0] >= 0
 
     def client(offset):
         session = requests.Session()
-        session.headers["Authorization"] = f"Token {token}"
+        session.headers.update(auth.get("headers", {}))
+        session.cookies.update(auth.get("cookies", {}))
         i = offset
-        while time.monotonic() < stop_at:
+        while more():
             started = time.perf_counter()
             try:
-                status = session.get(url, params={"q": queries[i % len(queries)]}, timeout=30).status_code
-                ok, reason = status == 200, f"HTTP {status}"
+                status = session.get(url, params={"q": queries[i % len(queries)]}, timeout=60).status_code
+                reason = None if status == 200 else f"HTTP {status}"
             except requests.RequestException as exc:
-                ok, reason = False, type(exc).__name__
+                reason = type(exc).__name__
             elapsed = (time.perf_counter() - started) * 1000
             with lock:
-                latencies.append(elapsed) if ok else None
-                errors[0] += not ok
-                if not ok:
+                if reason:
                     reasons[reason] = reasons.get(reason, 0) + 1
+                else:
+                    latencies.append(elapsed)
             i += 1
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
@@ -74,6 +124,79 @@ def hammer(*, url: str, token: str, queries: list[str], clients: int, seconds: f
         t.join()
     wall = time.perf_counter() - started
     q = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else [0.0] * 99
-    if reasons:
-        print(f"[load] {clients} clients: errors by reason {reasons}", flush=True)
-    return {"requests": len(latencies), "errors": errors[0], "rps": len(latencies) / wall, "p50": q[49], "p99": q[98]}
+    return {"requests": len(latencies), "errors": sum(reasons.values()), "reasons": reasons,
+            "rps": len(latencies) / wall, "p50": q[49], "p99": q[98]}
+
+
+def floor_ms(user, queries) -> float:
+    """p50 of what no server can avoid per search: embedding the query both ways, plus the engine's
+    hybrid query for it (the store is opened in this process for it, then released)."""
+    embedder, index = get_embedder(), ensure_index_ready()
+    embed, engine = [], []
+    for q in queries:
+        started = time.perf_counter()
+        e = embedder.embed_query(q)
+        embed.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        index.query(query_filter=QueryFilter(owner_id=user.pk), dense=e["dense"], sparse_indices=e["sparse"]["indices"],
+                    sparse_values=e["sparse"]["values"], mode=SearchMode.HYBRID, limit=10, prefetch_limit=100, rrf_k=60)
+        engine.append(time.perf_counter() - started)
+    reset_vector_index()  # the server process must own the embedded store
+    connections.close_all()
+    return (statistics.median(embed) + statistics.median(engine)) * 1000
+
+
+def section(record, *, add_chunks, sizes, seconds, soak_requests, thread_counts, log_dir: Path, queries):
+    """`add_chunks(user, n)` adds n synthetic chunks of `user` to the store (drained)."""
+    os.environ.update(SESSION_COOKIE_SECURE="false", CSRF_COOKIE_SECURE="false")  # plain http on loopback
+    user = get_user_model().objects.create_user("load", password=PASSWORD)
+    token = AuthToken.objects.create(user=user)[1]
+    url = "/api/search/"
+    total = 0
+    for size in sizes:
+        add_chunks(user, size - total)
+        total = size
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE chunks_chunk")
+        floor = floor_ms(user, queries[:100])
+        record("load", f"floor @{size}: query embedding + engine, p50", "p50", floor, "ms")
+        for name in SERVERS:
+            server = Server(name, log_dir / f"serve-{name}-{size}.log")
+            try:
+                auths = {"token": {"headers": {"Authorization": f"Token {token}"}},
+                         "session": {"cookies": {"sessionid": login(server.url, "load")}}}
+                one = hammer(url=server.url + url, auth=auths["token"], queries=queries, clients=1, seconds=seconds / 2)
+                record("load", f"{name} @{size}, 1 client", "API p50", one["p50"], "ms")
+                record("load", f"{name} @{size}, 1 client", "API p50 / floor", one["p50"] / floor, "x")
+                for clients in (20, 50):
+                    for auth, credentials in auths.items():
+                        result = hammer(url=server.url + url, auth=credentials, queries=queries, clients=clients,
+                                        seconds=seconds)
+                        what = f"{name} @{size}, {clients} clients, {auth}"
+                        for metric, unit in (("rps", "req/s"), ("p50", "ms"), ("p99", "ms"), ("errors", ""),
+                                             ("requests", "")):
+                            record("load", what, metric, result[metric], unit)
+                        if result["reasons"]:
+                            print(f"[load] {what}: errors {result['reasons']}", flush=True)
+                if name == "gunicorn" and size == sizes[-1] and soak_requests:
+                    before = server.rss_mib()
+                    result = hammer(url=server.url + url, auth=auths["token"], queries=queries, clients=20,
+                                    total=soak_requests)
+                    what = f"gunicorn @{size}, soak of {soak_requests} requests, 20 clients"
+                    record("load", what, "RSS start", before, "MiB")
+                    record("load", what, "RSS end", server.rss_mib(), "MiB")
+                    record("load", what, "rps", result["rps"], "req/s")
+                    record("load", what, "errors", result["errors"])
+            finally:
+                server.stop()
+    for threads in thread_counts:  # GUNICORN_THREADS, at the last size, token auth
+        server = Server("gunicorn", log_dir / f"serve-threads-{threads}.log", GUNICORN_THREADS=str(threads))
+        try:
+            for clients in (20, 50):
+                result = hammer(url=server.url + url, auth={"headers": {"Authorization": f"Token {token}"}},
+                                queries=queries, clients=clients, seconds=seconds)
+                what = f"gunicorn @{total}, GUNICORN_THREADS={threads}, {clients} clients"
+                for metric, unit in (("rps", "req/s"), ("p50", "ms"), ("p99", "ms"), ("errors", "")):
+                    record("load", what, metric, result[metric], unit)
+        finally:
+            server.stop()

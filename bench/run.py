@@ -89,6 +89,10 @@ def main():
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET,
                         help="a BEIR folder for the quality, ingestion and drive sections (default: ../shared/datasets/nfcorpus)")
     parser.add_argument("--sizes", type=int, nargs="+", help="latency corpus sizes (default 10k 50k 100k; --quick 10k)")
+    parser.add_argument("--load-seconds", type=float, help="seconds of each load measurement (default 20; --quick 5)")
+    parser.add_argument("--soak-requests", type=int, help="requests of the load section's soak (default 100000; --quick 5000)")
+    parser.add_argument("--load-threads", type=int, nargs="*", default=[],
+                        help="also measure the production server with each of these GUNICORN_THREADS (e.g. 1 2 4 8)")
     args = parser.parse_args()
     if args.plot:
         plot_latency(json.loads(Path(args.plot).read_text())["rows"], RESULTS / "latency_vs_size.png")
@@ -96,7 +100,8 @@ def main():
     args.sizes = args.sizes or ([10_000] if args.quick else [10_000, 50_000, 100_000])
     args.samples = 50 if args.quick else 200
     args.ingest_docs = 60 if args.quick else 300
-    args.load_seconds = 10 if args.quick else 60
+    args.load_seconds = args.load_seconds or (5 if args.quick else 20)
+    args.soak_requests = args.soak_requests if args.soak_requests is not None else (5_000 if args.quick else 100_000)
     args.drive_docs = args.drive_docs or (300 if args.quick else 3000)
     if {"quality", "ingestion", "drive"} & set(args.sections) and not (args.dataset / "corpus.jsonl").exists():
         parser.error(f"{args.dataset} is not a BEIR dataset folder (corpus.jsonl missing); name one with --dataset")
@@ -130,7 +135,7 @@ def main():
     if "drive" in args.sections:
         guarded("drive", lambda: sections.section_drive(args))
     if "load" in args.sections:  # last: it hands the embedded store to the server process
-        guarded("load", lambda: sections.section_load(args, users.get_or_create(username="latency")[0]))
+        guarded("load", lambda: sections.section_load(args))
     meta = {
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "quick": args.quick,
         "cores": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),

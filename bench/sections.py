@@ -10,9 +10,8 @@ import drive_sync
 import load
 import outbox_drain
 import pgvector_baseline
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
-from knox.models import AuthToken
 from table import record, timed
 
 from chunks.embedding import get_embedder
@@ -192,23 +191,11 @@ def section_drive(args):
     drive_sync.section(record, corpus=corpus, documents=args.drive_docs)
 
 
-def section_load(args, user):
-    token = AuthToken.objects.create(user=user)[1]
-    reset_vector_index()  # the server process must own the embedded store
-    connections.close_all()
-    port = load.free_port()
-    server = load.start_server(port, Path(os.environ["RAGBASE_VAR_DIR"]) / "serve.log")
-    queries = [f"{a} {b}" for a in QUERY_WORDS for b in QUERY_WORDS if a != b]
-    try:
-        for clients in (20, 50):
-            result = load.hammer(url=f"http://127.0.0.1:{port}/api/search/", token=token, queries=queries,
-                                 clients=clients, seconds=args.load_seconds)
-            what = f"{clients} clients x {args.load_seconds}s"
-            record("load", what, "req/s", result["rps"], "req/s")
-            record("load", what, "p50", result["p50"], "ms")
-            record("load", what, "p99", result["p99"], "ms")
-            record("load", what, "errors", result["errors"])
-            record("load", what, "requests", result["requests"])
-    finally:
-        server.terminate()
-        server.wait(30)
+def section_load(args):
+    rng = random.Random(2)
+    queries = [" ".join(rng.sample(QUERY_WORDS, 2)) for _ in range(200)]
+    reset_vector_index()
+    load.section(record, add_chunks=lambda user, n: synthetic_corpus(user, n, dim=len(get_embedder().embed_query("x")["dense"])),
+                 sizes=[10_000] if args.quick else [10_000, 50_000], seconds=args.load_seconds,
+                 soak_requests=args.soak_requests, thread_counts=args.load_threads,
+                 log_dir=Path(os.environ["RAGBASE_VAR_DIR"]), queries=queries)

@@ -48,3 +48,46 @@ def check_allowed_hosts_in_production(app_configs, **kwargs):
             )
         ]
     return []
+
+
+# Connections Postgres keeps for superusers, and for operator commands run beside the server.
+_RESERVED_CONNECTIONS = 3 + 5
+
+
+def database_connections_needed() -> tuple[int, str]:
+    """The most connections one installation's processes open, from settings, with the sum spelled
+    out: the web server's pools (one process in embedded mode, whose pool also serves the drain
+    thread, plus its LISTEN connection), and a django-q2 cluster (one per worker process, times the
+    drain's threads where the workers drain, plus its sentinel, pusher and monitor)."""
+    from chunks.vector_index import uses_embedded_store
+
+    embedded = uses_embedded_store()
+    web_processes = 1 if embedded else settings.GUNICORN_WORKERS
+    per_worker = 1 if embedded else max(1, settings.OUTBOX_DRAIN_THREADS)
+    web = web_processes * settings.DB_POOL_MAX_SIZE + (1 if embedded else 0)
+    cluster = settings.Q_CLUSTER["workers"] * per_worker + 3
+    total = web + cluster + _RESERVED_CONNECTIONS
+    return total, (f"web {web_processes} × DB_POOL_MAX_SIZE {settings.DB_POOL_MAX_SIZE}"
+                   f"{' + 1 drain listener' if embedded else ''} + django-q2 {cluster} "
+                   f"+ {_RESERVED_CONNECTIONS} reserved (superuser, commands) = {total}")
+
+
+def connection_budget_errors(max_connections: int) -> list[Error]:
+    total, spelled = database_connections_needed()
+    if total <= max_connections:
+        return []
+    return [
+        Error(
+            f"ragbase may open {total} database connections ({spelled}), more than max_connections="
+            f"{max_connections}: under load requests would fail with 'too many clients'.",
+            hint="Lower DB_POOL_MAX_SIZE, GUNICORN_WORKERS or Q_WORKERS, or raise the server's max_connections "
+                 "(and DB_MAX_CONNECTIONS). With several web or worker containers, each counts.",
+            id="ragbase.E020",
+        )
+    ]
+
+
+@register()
+def check_database_connection_budget(app_configs, **kwargs):
+    """Against DB_MAX_CONNECTIONS (the server's max_connections; `serve` also asks the server)."""
+    return connection_budget_errors(settings.DB_MAX_CONNECTIONS)

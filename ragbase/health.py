@@ -6,6 +6,7 @@ from django.http import JsonResponse
 from chunks.outbox.stats import stats as outbox_stats
 from chunks.selectors import index_check_details, latest_index_check
 from chunks.vector_index import get_vector_index
+from ragbase import web_server
 
 
 def healthz(request):
@@ -70,5 +71,6 @@ def readyz(request):
     checks["vector_store"] = _check_vector_store()
     ready = all(check["ok"] for check in checks.values())
     body = {"status": "ready" if ready else "not ready", "checks": checks, "workers": _worker_clusters(),
-            "details": {"index_check": _index_check() if checks["postgres"]["ok"] else None}}
+            "details": {"index_check": _index_check() if checks["postgres"]["ok"] else None},
+            "server": web_server.state.report()}
     return JsonResponse(body, status=200 if ready else 503)

@@ -161,6 +161,24 @@ if env.str("DATABASE_URL", default=""):
 else:
     DATABASES = {"default": env.db_url_config(embedded_database_url(VAR_DIR / "pgdata"))}
     EMBEDDED_POSTGRES = True
+# Set by ragbase/gunicorn_config.py in the web server's processes (never in .env).
+WEB_SERVER_PROCESS = env.bool("RAGBASE_WEB_SERVER", default=False)
+# The web server's processes share a bounded psycopg pool among their threads: a burst of requests waits up to DB_POOL_TIMEOUT_SECONDS
+# for a connection instead of opening one each. Other processes (django-q2 workers, commands) have
+# one thread and keep one persistent connection. The total must stay below the server's
+# max_connections (system check ragbase.E020, and `serve` at start).
+DB_POOL_MIN_SIZE = env.int("DB_POOL_MIN_SIZE", default=2)
+DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=10)
+DB_POOL_TIMEOUT_SECONDS = env.float("DB_POOL_TIMEOUT_SECONDS", default=10.0)
+DB_MAX_CONNECTIONS = env.int("DB_MAX_CONNECTIONS", default=100)
+# The web server's queries are cancelled after this many seconds: gunicorn's threads do not bound a
+# request's time themselves, so a runaway query cannot hold a thread and a connection forever.
+DB_STATEMENT_TIMEOUT_SECONDS = env.int("DB_STATEMENT_TIMEOUT_SECONDS", default=30)
+if WEB_SERVER_PROCESS:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool requires it
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["pool"] = {"min_size": DB_POOL_MIN_SIZE, "max_size": DB_POOL_MAX_SIZE, "timeout": DB_POOL_TIMEOUT_SECONDS}
+    _options["options"] = f"{_options.get('options', '')} -c statement_timeout={DB_STATEMENT_TIMEOUT_SECONDS * 1000}".strip()
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -250,6 +268,23 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
+# --- Web server: gunicorn (ragbase/gunicorn_config.py, for `manage.py serve` and the image) ----
+# Processes in server mode; in embedded mode always one (it owns the vector store).
+GUNICORN_WORKERS = env.int("GUNICORN_WORKERS", default=2)
+# Threads per process, each serving one request at a time (docs/bench.md: measured on 2 cores).
+GUNICORN_THREADS = env.int("GUNICORN_THREADS", default=4)
+# A worker process that stops answering its master this long is killed and replaced (a request's
+# own time is bounded by DB_STATEMENT_TIMEOUT_SECONDS and QDRANT_TIMEOUT_SECONDS).
+GUNICORN_TIMEOUT = env.int("GUNICORN_TIMEOUT", default=60)
+# On SIGTERM: seconds in-flight requests get to finish before the process is killed.
+GUNICORN_GRACEFUL_TIMEOUT = env.int("GUNICORN_GRACEFUL_TIMEOUT", default=30)
+# Seconds an idle keep-alive connection stays open (behind a proxy: below the proxy's own).
+GUNICORN_KEEPALIVE = env.int("GUNICORN_KEEPALIVE", default=5)
+# One line per request on stdout.
+GUNICORN_ACCESS_LOG = env.bool("GUNICORN_ACCESS_LOG", default=True)
+# `serve` on SIGTERM: seconds the django-q2 cluster gets to stop before it is killed.
+SERVE_CLUSTER_STOP_SECONDS = env.int("SERVE_CLUSTER_STOP_SECONDS", default=10)
+
 # --- django-q2 -------------------------------------------------------------------------------
 Q_CLUSTER = {
     "name": "ragbase",
@@ -314,6 +349,11 @@ EMBED_BATCH_SIZE = env.int("EMBED_BATCH_SIZE", default=64)
 # Threads of one embedding call (ONNX Runtime intra-op); 0 = one per core. Several worker
 # processes on one machine: cores / Q_WORKERS each, or they fight over the cores.
 EMBED_THREADS = env.int("EMBED_THREADS", default=0)
+# The web server embeds queries on many request threads at once: one thread per call there (ONNX
+# Runtime's extra threads spin while waiting; measured −30 % CPU per search under load, docs/bench.md).
+WEB_EMBED_THREADS = env.int("WEB_EMBED_THREADS", default=1)
+if WEB_SERVER_PROCESS:
+    EMBED_THREADS = WEB_EMBED_THREADS
 CHUNK_SIZE_TOKENS = env.int("CHUNK_SIZE_TOKENS", default=200)
 CHUNK_OVERLAP_TOKENS = env.int("CHUNK_OVERLAP_TOKENS", default=40)
 INGEST_MAX_FILE_BYTES = env.int("INGEST_MAX_FILE_BYTES", default=50 * 1024 * 1024)

@@ -9,6 +9,7 @@ import random
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -131,6 +132,14 @@ def installed_index(index: VectorIndex | None):
 
 
 # --- Processes -------------------------------------------------------------------------------
+def subprocess_database_url() -> str:
+    """DATABASE_URL for a subprocess that must see this test's database (pytest-django renamed it)."""
+    from django.db import connection
+
+    url = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))
+
+
 def run_manage(tmp_path: Path, *args: str, **env_overrides: str) -> subprocess.CompletedProcess:
     """`manage.py *args` in a new process with the test environment, `env_overrides` and its own
     RAGBASE_VAR_DIR; returns the finished process (stdout and stderr as text)."""

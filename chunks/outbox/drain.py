@@ -117,9 +117,10 @@ def _record_metrics(batch: DrainResult) -> None:
     OUTBOX_DRAIN_ERRORS.inc(len(batch.errors))
 
 
-def drain(*, batch_size=None, max_batches=None, index=None, progress=None, threads=None) -> DrainResult:
-    """Push due deletions and PENDING chunks until none are due (or `max_batches`). `progress`,
-    if given, is called with each batch's DrainResult (progress bars).
+def drain(*, batch_size=None, max_batches=None, index=None, progress=None, threads=None, stopping=None) -> DrainResult:
+    """Push due deletions and PENDING chunks until none are due (or `max_batches`, or until
+    `stopping`, a threading.Event, is set: checked between batches). `progress`, if given, is
+    called with each batch's DrainResult (progress bars).
 
     With `threads` > 1 (default OUTBOX_DRAIN_THREADS) that many loops claim batches side by
     side, each on its own database connection: the engine holds the GIL while it indexes a
@@ -137,7 +138,7 @@ def drain(*, batch_size=None, max_batches=None, index=None, progress=None, threa
         log.warning("outbox: vector store unavailable, chunks wait: %s", exc)
         return total
     if threads == 1 or max_batches is not None or connection.in_atomic_block:
-        return _drain_loop(index, batch_size, max_batches, progress)
+        return _drain_loop(index, batch_size, max_batches, progress, stopping)
     progress_lock = threading.Lock()
 
     def report(batch):
@@ -146,7 +147,7 @@ def drain(*, batch_size=None, max_batches=None, index=None, progress=None, threa
 
     def loop(_):
         try:
-            return _drain_loop(index, batch_size, None, report if progress else None)
+            return _drain_loop(index, batch_size, None, report if progress else None, stopping)
         finally:
             connections.close_all()  # this thread's connections only
 
@@ -156,9 +157,9 @@ def drain(*, batch_size=None, max_batches=None, index=None, progress=None, threa
     return total
 
 
-def _drain_loop(index, batch_size, max_batches, progress) -> DrainResult:
+def _drain_loop(index, batch_size, max_batches, progress, stopping) -> DrainResult:
     total = DrainResult()
-    while max_batches is None or total.batches < max_batches:
+    while (max_batches is None or total.batches < max_batches) and not (stopping and stopping.is_set()):
         batch = _drain_deletions(index, batch_size)
         if not batch.store_unavailable:
             batch += _drain_chunks(index, batch_size)

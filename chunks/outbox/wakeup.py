@@ -75,7 +75,7 @@ class OwnerDrainThread(threading.Thread):
             while not self.stopping.is_set():
                 try:
                     listener = listener or self._listen()
-                    drain()
+                    drain(stopping=self.stopping)  # stops between batches once stop() is called
                     self.drains += 1
                     if self.check_requested:
                         self.check_requested = False

@@ -43,3 +43,16 @@ def test_outbox_settings_below_one_are_errors(settings, name):
     setattr(settings, name, 0)
     errors = [m for m in run_checks() if m.id == "ragbase.E012"]
     assert len(errors) == 1 and name in errors[0].msg
+
+
+def test_connections_beyond_max_connections_are_an_error(settings):
+    """Pools × web processes + django-q2 + the drain + a reserve must fit below max_connections."""
+    assert "ragbase.E020" not in [m.id for m in run_checks()]  # the defaults fit 100 in both modes
+    settings.QDRANT_URL = "http://qdrant:6333"
+    settings.GUNICORN_WORKERS, settings.DB_POOL_MAX_SIZE = 4, 25
+    errors = [m for m in run_checks() if m.id == "ragbase.E020"]
+    assert len(errors) == 1 and "web 4 × DB_POOL_MAX_SIZE 25" in errors[0].msg and "max_connections=100" in errors[0].msg
+    settings.DB_MAX_CONNECTIONS = 200
+    assert "ragbase.E020" not in [m.id for m in run_checks()]
+    settings.QDRANT_URL, settings.DB_MAX_CONNECTIONS = "", 100  # embedded: one web process, whatever GUNICORN_WORKERS
+    assert "ragbase.E020" not in [m.id for m in run_checks()]

@@ -66,7 +66,7 @@ def test_dockerfile_is_multistage_nonroot_with_healthcheck():
     assert "COPY --from=builder /opt/venv" in dockerfile
     assert re.search(r"^USER ragbase$", dockerfile, re.M)
     assert "HEALTHCHECK" in dockerfile and "/healthz" in dockerfile
-    assert "collectstatic" in dockerfile and "gunicorn ragbase.wsgi" in dockerfile
+    assert "collectstatic" in dockerfile and "gunicorn -c ragbase/gunicorn_config.py" in dockerfile
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert ".env" in ignored and ".git" in ignored and ".venv" in ignored
 
@@ -78,3 +78,18 @@ def test_the_image_installs_the_production_requirements_only():
     assert "django==" in production and "pytest" not in production and "playwright" not in production
     development = (ROOT / "requirements-dev.txt").read_text()
     assert "-r requirements.txt" in development.splitlines() and "pytest==" in development
+
+
+def test_the_image_and_serve_run_one_server_configuration(settings):
+    """The Dockerfile's gunicorn and `manage.py serve` load the same configuration file, which takes
+    its process count from the mode: several workers with a Qdrant server, one owner embedded."""
+    from ragbase.management.commands.serve import GUNICORN_CONFIG
+    from ragbase.web_server import worker_processes
+
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert f"-c {GUNICORN_CONFIG.relative_to(ROOT)}" in dockerfile and "--workers" not in dockerfile
+    settings.GUNICORN_WORKERS = 3
+    settings.QDRANT_URL = "http://qdrant:6333"
+    assert worker_processes() == 3
+    settings.QDRANT_URL = ""
+    assert worker_processes() == 1

@@ -1,4 +1,5 @@
 """The outbox drain on real Postgres and both vector store backends."""
+import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -43,6 +44,18 @@ def test_pending_chunks_become_synced_with_vectors_null_and_payload_in_the_store
     assert index.count(QueryFilter(owner_id=doc.owner_id, modified_after=modified - second)) == 25
     assert index.count(QueryFilter(owner_id=doc.owner_id, modified_after=modified + second)) == 0
     assert drain(index=index).synced == 0
+
+
+@pytest.mark.django_db
+def test_a_drain_asked_to_stop_finishes_its_batch_and_takes_no_other(vector_index):
+    """What the web server's shutdown relies on: stop between batches, never inside one."""
+    index = ensured(vector_index)
+    make_chunks(50)
+    stopping = threading.Event()
+    result = drain(batch_size=10, index=index, stopping=stopping, progress=lambda _: stopping.set())
+    assert result.synced == 10 and result.batches == 1
+    assert Chunk.objects.filter(sync_status=SyncStatus.PENDING).count() == 50 - result.synced
+    assert drain(index=index).synced == 50 - result.synced
 
 
 @pytest.mark.django_db

@@ -1,15 +1,27 @@
-"""Run ragbase in one command: migrations, superuser, django-q2 workers and the web server.
+"""Run ragbase in one command: migrations, superuser, static files, the django-q2 cluster and the
+production web server (gunicorn, ragbase/gunicorn_config.py — the Docker image's server too).
 
-In embedded mode this process is the single owner of the embedded vector store: it serves
-search and drains the outbox. The django-q2 workers it starts only write Postgres.
+    serve ─┬─ gunicorn master ── one worker process: N threads; owns the embedded store, drains the outbox
+           └─ django-q2 cluster (sync, extraction, embedding: Postgres only)
+
+In embedded mode the gunicorn worker is the single owner of the embedded vector store; this process
+opens the store only to index it before anything listens, then hands it over. On SIGTERM or SIGINT
+(to this process or its whole group, as service managers send it) in-flight requests finish, the
+drain stops between batches, the store is closed and the cluster is stopped — killed if it has not
+stopped within SERVE_CLUSTER_STOP_SECONDS. `--dev` serves with Django's development server instead.
 """
+import ctypes
 import signal
 import subprocess
 import sys
+import threading
+import time
 
+import psutil
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.db import connection, connections
 from django.urls import get_resolver
 
 from chunks.embedding import get_embedder
@@ -21,7 +33,11 @@ from chunks.vector_index import (
     reset_vector_index,
     uses_embedded_store,
 )
+from ragbase.checks import connection_budget_errors
 from ragbase.startup import StartupError
+
+_PR_SET_PDEATHSIG = 1
+GUNICORN_CONFIG = settings.BASE_DIR / "ragbase" / "gunicorn_config.py"
 
 
 def open_vector_store():
@@ -51,14 +67,80 @@ def index_embedded_store_at_start(index, *, report=lambda message: None) -> str 
     return index.optimize()
 
 
+def check_connection_budget():
+    """The system check ragbase.E020 against the server's own max_connections (one query)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_connections")
+        max_connections = int(cursor.fetchone()[0])
+    errors = connection_budget_errors(max_connections)
+    if errors:
+        raise StartupError(errors[0].msg)
+
+
+def _die_with_parent():
+    """In the child before exec: SIGTERM when `serve` dies, even by SIGKILL (Linux prctl)."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class Child:
+    """A process this command started and must stop: SIGTERM, a bounded wait, then SIGKILL for it
+    and every process below it (django-q2's workers would otherwise be orphaned). `own_group`: not
+    in serve's process group, so a signal to the group reaches it only through serve."""
+
+    def __init__(self, name, args, *, own_group=False):
+        self.name = name
+        self.process = subprocess.Popen(args, cwd=settings.BASE_DIR, start_new_session=own_group,
+                                        preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+        self._tree = psutil.Process(self.process.pid)
+        self.descendants: set[psutil.Process] = set()
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def remember_descendants(self):
+        try:
+            self.descendants.update(self._tree.children(recursive=True))
+        except psutil.Error:
+            pass
+
+    def terminate(self):
+        self.remember_descendants()
+        if self.alive():
+            self.process.terminate()
+
+    def kill_tree(self):
+        for process in [self._tree, *self.descendants]:
+            try:
+                process.kill()
+            except psutil.Error:
+                pass
+        self.process.wait()
+
+
+def stop_children(children: list[tuple[Child, float]], *, report):
+    """SIGTERM each child, wait until its own deadline (seconds), then kill what is left."""
+    started = time.monotonic()
+    for child, _ in children:
+        child.terminate()
+    for child, seconds in children:
+        while child.alive() and time.monotonic() - started < seconds:
+            child.remember_descendants()
+            time.sleep(0.1)
+        if child.alive():
+            report(f"{child.name} did not stop within {seconds:.0f} s: killed")
+        child.kill_tree()  # its own leftovers too, if it stopped without them
+
+
 class Command(BaseCommand):
-    help = "Migrate, ensure the superuser, start django-q2 workers and serve HTTP."
+    help = "Migrate, ensure the superuser, start django-q2 workers and serve HTTP with gunicorn."
 
     def add_arguments(self, parser):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
         parser.add_argument("--no-workers", action="store_true", help="Do not start the django-q2 cluster.")
+        parser.add_argument("--dev", action="store_true",
+                            help="Serve with Django's development server (auto-reload off), for development only.")
 
-    def handle(self, *args, addrport, no_workers, **options):
+    def handle(self, *args, addrport, no_workers, dev, **options):
         call_command("check")
         indexed = index_embedded_store_at_start(open_vector_store(), report=self.stdout.write)
         if indexed:
@@ -66,32 +148,60 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("ensure_superuser")
         call_command("collectstatic", interactive=False, verbosity=0)
-        # Load what every request needs now, not on the first search, then settle it.
-        get_resolver().url_patterns  # noqa: B018
+        check_connection_budget()
+        if dev:
+            return self.serve_development(addrport, no_workers)
+        reset_vector_index()  # the web server's worker process owns it from now on
+        connections.close_all()
+        stopping = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stopping.set())
+        web = Child("web server", [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), "--bind", addrport])
+        children = [(web, settings.GUNICORN_GRACEFUL_TIMEOUT + 10)]
+        if not no_workers:
+            children.append((self.start_cluster(), settings.SERVE_CLUSTER_STOP_SECONDS))
+        self.announce(addrport)
+        while not stopping.wait(0.5) and all(child.alive() for child, _ in children):
+            pass
+        failed = [child for child, _ in children if not child.alive()]
+        stop_children(children, report=self.stderr.write)
+        if failed and not stopping.is_set():
+            raise StartupError(f"the {failed[0].name} stopped (exit code {failed[0].process.returncode}); "
+                               "see the lines above")
+        self.stdout.write("ragbase stopped")
+
+    def serve_development(self, addrport, no_workers):
+        """Django's runserver in this process, which then owns the store and drains the outbox."""
+        get_resolver().url_patterns  # noqa: B018  (loaded now, not on the first request)
         get_embedder().embed_query("warm up")
         settle_long_lived_objects()
-        drainer = None
-        if uses_embedded_store():
-            # This process owns the embedded store, so it drains the outbox itself.
-            drainer = OwnerDrainThread()
+        drainer = OwnerDrainThread() if uses_embedded_store() else None
+        if drainer:
             drainer.start()
-        cluster = None
-        if not no_workers:
-            cluster = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR)
-        # SIGTERM (service managers, `kill`) must stop the workers too, not orphan them.
+        cluster = None if no_workers else self.start_cluster()
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"ragbase is serving on http://{addrport}/  (admin: http://{addrport}/admin/, "
-                f"user {settings.RAGBASE_ADMIN_USERNAME!r}"
-                + (", password from RAGBASE_ADMIN_PASSWORD in .env)" if settings.RAGBASE_ADMIN_PASSWORD else ")")
-            )
-        )
+        self.announce(addrport)
         try:
             call_command("runserver", addrport, use_reloader=False, use_threading=True)
         finally:
             if drainer is not None:
                 drainer.stop()
             if cluster is not None:
-                cluster.terminate()
-                cluster.wait(timeout=30)
+                stop_children([(cluster, settings.SERVE_CLUSTER_STOP_SECONDS)], report=self.stderr.write)
+
+    @staticmethod
+    def start_cluster() -> Child:
+        # Its own process group: django-q2's worker processes die at once on SIGTERM, and its
+        # supervisor then waits for them for up to Q_TIMEOUT_SECONDS; signalled by serve alone, it
+        # lets the running tasks finish and stops within a second when idle.
+        return Child("django-q2 cluster", [sys.executable, "manage.py", "qcluster"], own_group=True)
+
+    def announce(self, addrport):
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"ragbase is serving on http://{addrport}/  (admin: http://{addrport}/admin/, "
+                f"user {settings.RAGBASE_ADMIN_USERNAME!r}"
+                + (", password from RAGBASE_ADMIN_PASSWORD in .env)" if settings.RAGBASE_ADMIN_PASSWORD else ")")
+            ),
+        )
+        self.stdout.flush()

@@ -1,0 +1,45 @@
+"""gunicorn's configuration, the one web server of both modes: `manage.py serve` runs
+`gunicorn -c ragbase/gunicorn_config.py`, and so does the Docker image. Everything comes from the
+Django settings (GUNICORN_*, .env.example); the command line may add `--bind`.
+
+Embedded mode: exactly one worker process, which owns the vector store; it opens the store and
+starts the outbox drain thread once forked (`post_worker_init`), and stops the drain between
+batches and closes the store when it exits (`worker_exit`). The supervising (master) process never
+opens the store. Server mode: GUNICORN_WORKERS processes, all talking to the Qdrant server.
+"""
+import os
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ragbase.settings")
+os.environ["RAGBASE_WEB_SERVER"] = "true"  # settings: a bounded database pool, WEB_EMBED_THREADS
+django.setup()
+
+from django.conf import settings  # noqa: E402
+
+from ragbase import web_server  # noqa: E402
+
+wsgi_app = "ragbase.wsgi:application"
+bind = [f"0.0.0.0:{os.environ.get('PORT', '8000')}"]
+worker_class = "ragbase.web_server.StoppingThreadWorker"  # gthread: a pool of threads
+workers = web_server.worker_processes()
+threads = settings.GUNICORN_THREADS
+timeout = settings.GUNICORN_TIMEOUT
+graceful_timeout = settings.GUNICORN_GRACEFUL_TIMEOUT
+keepalive = settings.GUNICORN_KEEPALIVE
+accesslog = "-" if settings.GUNICORN_ACCESS_LOG else None
+errorlog = "-"
+# TLS ends at the reverse proxy (SECURE_PROXY_SSL_HEADER); TRUSTED_PROXY_COUNT decides whose
+# X-Forwarded-For entry is the client.
+forwarded_allow_ips = "*"
+# Never preload: the application (models, the store) is loaded in the worker, after the fork.
+preload_app = False
+
+
+def post_worker_init(worker):
+    web_server.worker_started(worker)
+
+
+def worker_exit(server, worker):
+    web_server.worker_exiting()
+control_socket_disable = True  # gunicorn 27 control socket: not used, and one path per machine

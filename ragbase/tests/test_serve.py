@@ -1,0 +1,241 @@
+"""`manage.py serve` from outside: a real serve process on a free loopback port (gunicorn, its one
+worker owning the embedded store, the django-q2 cluster), clients over HTTP with token and session
+auth, SIGTERM to its whole process group under load, and a restart that finishes what was queued."""
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+from django.core.management import call_command
+from knox.models import AuthToken
+
+from chunks.models import Chunk, Document, SyncStatus
+from chunks.vector_index.qdrant_edge import EdgeVectorIndex
+from ragbase.testing import ROOT, make_user, subprocess_database_url
+
+THREADS = 4
+POOL = 3  # fewer connections than threads: requests must wait for one, not fail
+STOP_BOUND_SECONDS = 30
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Served:
+    """One `manage.py serve` (restartable) in its own session, so the test can signal its group."""
+
+    def __init__(self, folder: Path, env: dict):
+        self.folder, self.env = folder, env
+        self.process = None
+        self.log = folder / "serve.log"
+        self.runs = 0
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        self.port, self.runs = free_port(), self.runs + 1
+        self.log = self.folder / f"serve-{self.runs}.log"
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "serve", f"127.0.0.1:{self.port}"], cwd=ROOT, env=self.env,
+            stdout=self.log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.output()
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=5).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        raise AssertionError(f"serve did not become ready:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def tree(self) -> list[psutil.Process]:
+        return [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children(recursive=True)]
+
+    def sigterm_group(self):
+        os.killpg(self.process.pid, signal.SIGTERM)
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            processes = self.tree()
+            self.sigterm_group()
+            self.process.wait(STOP_BOUND_SECONDS)
+            psutil.wait_procs(processes, timeout=STOP_BOUND_SECONDS)
+
+
+@pytest.fixture(scope="module")
+def served(django_db_setup, django_db_blocker, tmp_path_factory):
+    """serve on this test session's database, with its own var folder and a small pool."""
+    folder = tmp_path_factory.mktemp("serve")
+    env = dict(
+        os.environ, DATABASE_URL=subprocess_database_url(), RAGBASE_VAR_DIR=str(folder), QDRANT_PATH=str(folder / "qdrant"),
+        DEBUG="false", SESSION_COOKIE_SECURE="false", CSRF_COOKIE_SECURE="false", ALLOWED_HOSTS="127.0.0.1",
+        Q_SYNC="false", Q_TIMEOUT_SECONDS="20", Q_RETRY_SECONDS="25", DRIVE_TASK_SECONDS="5", OUTBOX_POLL_SECONDS="1",
+        GUNICORN_THREADS=str(THREADS), DB_POOL_MAX_SIZE=str(POOL), DB_POOL_MIN_SIZE="1", GUNICORN_GRACEFUL_TIMEOUT="10",
+        SEARCH_THROTTLE_RATE="1000000/min", RAGBASE_ADMIN_PASSWORD="admin-pw-for-serve-tests", LOG_LEVEL="INFO",
+    )
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    with django_db_blocker.unblock():
+        server = Served(folder, env)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+            call_command("flush", interactive=False, verbosity=0)  # what serve and the tests wrote
+
+
+@pytest.fixture(scope="module")
+def credentials(served, django_db_blocker):
+    """A user's API token and a session from the real login page."""
+    with django_db_blocker.unblock():
+        user = make_user("sam")
+        token = AuthToken.objects.create(user=user)[1]
+    session = requests.Session()
+    login = session.get(f"{served.url}/accounts/login/", timeout=10)
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text)[1]
+    answer = session.post(f"{served.url}/accounts/login/", timeout=10, allow_redirects=False,
+                          data={"username": "sam", "password": "pw-sam", "csrfmiddlewaretoken": csrf},
+                          headers={"Referer": f"{served.url}/accounts/login/"})
+    assert answer.status_code == 302, answer.text[:500]
+    return {"token": token, "sessionid": session.cookies["sessionid"]}
+
+
+def client(credentials, auth: str) -> requests.Session:
+    session = requests.Session()
+    if auth == "token":
+        session.headers["Authorization"] = f"Token {credentials['token']}"
+    else:
+        session.cookies.set("sessionid", credentials["sessionid"])
+    return session
+
+
+def test_serve_runs_gunicorn_with_one_worker_owning_the_store(served):
+    output = served.output()
+    assert "Starting gunicorn" in output and "Using worker: ragbase.web_server.StoppingThreadWorker" in output
+    assert "development server" not in output.lower()
+    gunicorn = [p for p in served.tree() if "gunicorn" in " ".join(p.cmdline())]
+    assert len(gunicorn) == 2  # the master and exactly one worker (the store's single owner)
+    body = requests.get(f"{served.url}/readyz", timeout=10).json()
+    assert body["status"] == "ready", body
+    server = body["server"]
+    assert server["software"].startswith("gunicorn") and server["threads"] == THREADS
+    assert server["busy"] >= 1 and server["idle"] == THREADS - server["busy"]  # this request is in flight
+    assert server["uptime_seconds"] > 0 and server["pid"] in {p.pid for p in gunicorn}
+    assert server["database_pool"]["pool_max"] == POOL
+
+
+def test_static_files_are_served_compressed_and_cacheable(served):
+    response = requests.get(f"{served.url}/static/ragbase/base.css", headers={"Accept-Encoding": "gzip"}, timeout=10)
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/css")
+    assert response.headers["Content-Encoding"] == "gzip" and "max-age" in response.headers["Cache-Control"]
+    assert requests.get(f"{served.url}/static/admin/css/base.css", timeout=10).status_code == 200
+    assert requests.get(f"{served.url}/static/ragbase/missing.css", timeout=10).status_code == 404
+
+
+def test_fifty_session_clients_at_once_queue_and_none_fails(served, credentials):
+    """50 clients on THREADS threads and POOL database connections: they wait, none gets a 5xx."""
+    statuses, start = [], threading.Barrier(50)
+
+    def one_client(n):
+        session = client(credentials, "session")
+        start.wait()
+        for i in range(4):
+            statuses.append(session.get(f"{served.url}/api/search/", params={"q": f"heron {n} {i}"}, timeout=60).status_code)
+
+    threads = [threading.Thread(target=one_client, args=(n,)) for n in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [200] * 200, {s: statuses.count(s) for s in set(statuses)}
+    pool = requests.get(f"{served.url}/readyz", timeout=10).json()["server"]["database_pool"]
+    assert pool["pool_size"] <= POOL and pool["connections_errors"] == 0
+
+
+def _refused(error: requests.ConnectionError) -> bool:
+    """The server had stopped listening (fine after SIGTERM), as opposed to a dropped request."""
+    return "Connection refused" in str(error) or "Errno 111" in str(error)
+
+
+def test_sigterm_under_load_finishes_requests_stops_everything_and_loses_nothing(served, credentials, django_db_blocker):
+    outcomes, uploaded, stop = [], [], threading.Event()
+
+    def searcher(n, auth):
+        session = client(credentials, auth)
+        while not stop.is_set():
+            try:
+                outcomes.append(session.get(f"{served.url}/api/search/", params={"q": f"gull {n}"}, timeout=30).status_code)
+            except requests.ConnectionError as error:
+                outcomes.append("refused" if _refused(error) else repr(error))
+                time.sleep(0.05)
+
+    def uploader():
+        session = client(credentials, "token")
+        n = 0
+        while not stop.is_set():
+            files = {"files": (f"note-{n}.txt", f"Field note {n}: heron {n} waits at river bend {n}.".encode())}
+            try:
+                response = session.post(f"{served.url}/api/documents/", files=files, timeout=30)
+                outcomes.append(response.status_code)
+                if response.status_code == 202:
+                    uploaded.append(f"note-{n}.txt")
+            except requests.ConnectionError as error:
+                outcomes.append("refused" if _refused(error) else repr(error))
+                time.sleep(0.05)
+            n += 1
+
+    clients = [threading.Thread(target=searcher, args=(n, "token" if n % 2 else "session")) for n in range(12)]
+    clients.append(threading.Thread(target=uploader))
+    for t in clients:
+        t.start()
+    time.sleep(4)
+    processes = served.tree()
+    folder_lock = Path(served.env["QDRANT_PATH"])
+    signalled = time.monotonic()
+    served.sigterm_group()
+    try:
+        exit_code = served.process.wait(STOP_BOUND_SECONDS)
+        _, alive = psutil.wait_procs(processes, timeout=max(1.0, STOP_BOUND_SECONDS - (time.monotonic() - signalled)))
+    finally:
+        stop.set()
+        for t in clients:
+            t.join()
+    output = served.output()
+    assert exit_code == 0, output[-3000:]
+    assert not alive, [p.pid for p in alive]
+    assert "Traceback" not in output and "TimeoutExpired" not in output, output[-3000:]
+    answered = [o for o in outcomes if o != "refused"]
+    assert answered and set(answered) <= {200, 202}, {o: outcomes.count(o) for o in set(map(str, outcomes))}
+    assert uploaded and 200 in answered
+    EdgeVectorIndex(path=folder_lock, collection="ragbase_hybrid").close()  # the folder's lock was released
+
+    served.start()  # what was queued or PENDING when it stopped is finished after a restart
+    with django_db_blocker.unblock():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            documents = Document.objects.filter(title__startswith="note-")
+            done = documents.filter(state__in=Document.INDEXED_STATES).count()
+            pending = Chunk.objects.exclude(sync_status=SyncStatus.SYNCED).count()
+            if done == len(uploaded) and not pending:
+                break
+            time.sleep(0.5)
+        assert sorted(documents.values_list("title", flat=True)) == sorted(uploaded)
+        assert done == len(uploaded) and pending == 0
+        assert Chunk.objects.filter(document__in=documents).count() >= len(uploaded)
