@@ -58,21 +58,24 @@ def ensure_schedules(**kwargs) -> None:
     """Create or update the schedules from the current settings (after every migrate): the drain
     every OUTBOX_SCHEDULE_SECONDS, rounded up to minutes (django-q2's finest interval), and the
     light check every INDEX_CHECK_MINUTES (none when 0)."""
-    Schedule.objects.update_or_create(
-        name=DRAIN_SCHEDULE,
-        defaults={"func": task_path(drain_outbox), "schedule_type": Schedule.MINUTES,
-                  "minutes": max(1, math.ceil(settings.OUTBOX_SCHEDULE_SECONDS / 60)), "repeats": -1},
-    )
+    keep_schedule(DRAIN_SCHEDULE, drain_outbox, minutes=max(1, math.ceil(settings.OUTBOX_SCHEDULE_SECONDS / 60)))
     if settings.INDEX_CHECK_MINUTES <= 0:
         Schedule.objects.filter(name=INDEX_CHECK_SCHEDULE).delete()
         return
-    defaults = {"func": task_path(check_index_light), "schedule_type": Schedule.MINUTES,
-                "minutes": settings.INDEX_CHECK_MINUTES, "repeats": -1}
     # First run one interval after the schedule is made, not at once: a fresh installation has
     # nothing to compare, and its first workers have the first sync to do.
-    first_run = timezone.now() + timedelta(minutes=settings.INDEX_CHECK_MINUTES)
-    Schedule.objects.update_or_create(name=INDEX_CHECK_SCHEDULE, defaults=defaults,
-                                      create_defaults={**defaults, "next_run": first_run})
+    keep_schedule(INDEX_CHECK_SCHEDULE, check_index_light, minutes=settings.INDEX_CHECK_MINUTES, first_run_later=True)
+
+
+def keep_schedule(name: str, task, *, minutes: int, first_run_later: bool = False) -> None:
+    """Create or update the schedule `name` that runs `task` every `minutes`. A new schedule first
+    runs at once, or one interval later with `first_run_later`. A shorter interval takes effect
+    now: a next run further away than one new interval is brought forward to it."""
+    one_interval = timezone.now() + timedelta(minutes=minutes)
+    defaults = {"func": task_path(task), "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1}
+    first = {**defaults, "next_run": one_interval} if first_run_later else defaults
+    Schedule.objects.update_or_create(name=name, defaults=defaults, create_defaults=first)
+    Schedule.objects.filter(name=name, next_run__gt=one_interval).update(next_run=one_interval)
 
 
 def task_path(task) -> str:

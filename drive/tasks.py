@@ -9,9 +9,8 @@ from django.conf import settings
 from django.db import transaction
 from django_q import tasks as django_q_tasks
 from django_q.conf import Conf
-from django_q.models import Schedule
 
-from chunks.tasks import task_path
+from chunks.tasks import keep_schedule, task_path
 from drive.models import DriveConnection, SyncRun
 from drive.services import batching, listing, processing, runs, tickets
 from drive.services.sync import runs_to_move, sync_connection
@@ -102,8 +101,4 @@ def enqueue_connected_syncs() -> int:
 
 def ensure_sync_schedule(**kwargs) -> None:
     """Create or update the sync schedule (after every migrate)."""
-    Schedule.objects.update_or_create(
-        name=SCHEDULE_NAME,
-        defaults={"func": task_path(enqueue_connected_syncs), "schedule_type": Schedule.MINUTES,
-                  "minutes": SCHEDULE_MINUTES, "repeats": -1},
-    )
+    keep_schedule(SCHEDULE_NAME, enqueue_connected_syncs, minutes=SCHEDULE_MINUTES)

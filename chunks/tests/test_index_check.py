@@ -167,3 +167,23 @@ def test_the_light_check_is_a_schedule_of_its_own_interval(settings):
     settings.INDEX_CHECK_MINUTES = 0
     ensure_schedules()
     assert not Schedule.objects.filter(name="vector store check").exists()
+
+
+@pytest.mark.django_db
+def test_a_shorter_interval_takes_effect_at_the_next_migrate(settings):
+    """An operator who lowers INDEX_CHECK_MINUTES from 60 to 1 gets a check within a minute,
+    not after the hour the schedule had already planned."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_q.models import Schedule
+
+    from chunks.tasks import ensure_schedules
+
+    settings.INDEX_CHECK_MINUTES = 60
+    ensure_schedules()
+    assert Schedule.objects.get(name="vector store check").next_run > timezone.now() + timedelta(minutes=59)
+    settings.INDEX_CHECK_MINUTES = 1
+    ensure_schedules()
+    schedule = Schedule.objects.get(name="vector store check")
+    assert schedule.minutes == 1 and schedule.next_run <= timezone.now() + timedelta(minutes=1)
