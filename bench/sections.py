@@ -142,7 +142,9 @@ def section_latency(args, user, embedder):
 
     def api(label):
         responses = []
-        timed(f"API hybrid{label}", [lambda q=q: responses.append(client.get("/api/search/", {"q": q})) for q in queries])
+        for name, params in (("", {}), (" group=none", {"group": "none"})):
+            timed(f"API hybrid{name}{label}",
+                  [lambda q=q: responses.append(client.get("/api/search/", {"q": q, **params})) for q in queries])
         record("latency", f"API status{label}", "non-200", sum(r.status_code != 200 for r in responses))
 
     total = 0

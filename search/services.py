@@ -14,6 +14,7 @@ from chunks.embedding import Embedder, get_embedder
 from chunks.models import Chunk
 from chunks.selectors import pending_chunk_count
 from chunks.vector_index import QueryFilter, SearchMode, VectorIndex, ensure_index_ready
+from search.grouping import DocumentResult, group_by_document
 from search.metrics import SEARCH_LATENCY
 
 logger = logging.getLogger(__name__)
@@ -24,6 +25,8 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 DEFAULT_MODE = SearchMode.HYBRID
 MAX_TOP_K = 100
 MAX_QUERY_CHARS = 1000
+DEFAULT_MORE_PASSAGES = 2
+MAX_MORE_PASSAGES = 5
 
 
 def default_top_k() -> int:
@@ -57,6 +60,19 @@ class SearchHit:
 
 
 @dataclass
+class DocumentSearchResult:
+    query: str
+    mode: str
+    documents: list[DocumentResult]  # this page's
+    count: int  # documents found (among the SEARCH_GROUP_DEPTH best chunks)
+    page: int
+    next_page: int | None
+    pending_chunks: int
+    dropped_stale: int
+    took_ms: float
+
+
+@dataclass
 class SearchResult:
     query: str
     mode: str
@@ -77,7 +93,62 @@ def search(
     chunks.vector_index.VectorStoreUnavailable when the store cannot answer."""
     started = time.perf_counter()
     mode = SearchMode(mode)
-    top_k = top_k or default_top_k()
+    hits, dropped = _ranked_hits(
+        user=user, query=query, mode=mode, limit=top_k or default_top_k(), filters=filters, rrf_k=rrf_k,
+        prefetch_limit=prefetch_limit, index=index, embedder=embedder,
+    )
+    _add_snippets(hits, query)
+    if context_chunks:
+        _attach_context(hits, context_chunks)
+    return SearchResult(
+        query=query,
+        mode=mode.value,
+        hits=hits,
+        pending_chunks=pending_chunk_count(user),
+        dropped_stale=dropped,
+        took_ms=_observe(mode, started),
+    )
+
+
+def search_documents(
+    *, user, query: str, mode: str = DEFAULT_MODE, filters: SearchFilters | None = None, page: int = 1,
+    page_size: int | None = None, more_passages: int = DEFAULT_MORE_PASSAGES, context_chunks: int = 0,
+    rrf_k: int | None = None, prefetch_limit: int | None = None, index: VectorIndex | None = None,
+    embedder: Embedder | None = None,
+) -> DocumentSearchResult:
+    """Page `page` of the documents that best match `query` (`page_size` a page, default
+    SEARCH_DEFAULT_TOP_K), each with its best passage and up to `more_passages` more (see
+    search.grouping). The documents are those among the SEARCH_GROUP_DEPTH best chunks."""
+    started = time.perf_counter()
+    mode = SearchMode(mode)
+    page_size = page_size or default_top_k()
+    hits, dropped = _ranked_hits(
+        user=user, query=query, mode=mode, limit=settings.SEARCH_GROUP_DEPTH, filters=filters, rrf_k=rrf_k,
+        prefetch_limit=prefetch_limit, index=index, embedder=embedder,
+    )
+    documents = group_by_document(hits, more_passages=more_passages)
+    first = (page - 1) * page_size
+    shown = documents[first : first + page_size]
+    passages = [p for d in shown for p in d.passages]
+    _add_snippets(passages, query)
+    if context_chunks:
+        _attach_context(passages, context_chunks)
+    return DocumentSearchResult(
+        query=query,
+        mode=mode.value,
+        documents=shown,
+        count=len(documents),
+        page=page,
+        next_page=page + 1 if first + page_size < len(documents) else None,
+        pending_chunks=pending_chunk_count(user),
+        dropped_stale=dropped,
+        took_ms=_observe(mode, started),
+    )
+
+
+def _ranked_hits(*, user, query, mode, limit, filters, rrf_k, prefetch_limit, index, embedder):
+    """The caller's `limit` best chunks as hits in rank order (no snippets yet), and how many of
+    the store's hits had no chunk row any more."""
     filters = filters or SearchFilters()
     embedded = (embedder or get_embedder()).embed_query(query)
     scored = ensure_index_ready(index).query(
@@ -92,26 +163,22 @@ def search(
         sparse_indices=embedded["sparse"]["indices"] if mode != SearchMode.DENSE else None,
         sparse_values=embedded["sparse"]["values"] if mode != SearchMode.DENSE else None,
         mode=mode,
-        limit=top_k,
-        prefetch_limit=max(settings.SEARCH_PREFETCH_LIMIT if prefetch_limit is None else prefetch_limit, top_k),
+        limit=limit,
+        prefetch_limit=max(settings.SEARCH_PREFETCH_LIMIT if prefetch_limit is None else prefetch_limit, limit),
         rrf_k=settings.SEARCH_RRF_K if rrf_k is None else rrf_k,
     )
-    hits, dropped = _read_hits(user, scored, query)
+    hits, dropped = _read_hits(user, scored)
     if dropped:
         # Points whose chunks are gone (deleted, re-chunked) wait in the outbox for deletion.
         logger.info("search dropped %d hits whose chunks no longer exist", dropped)
-    if context_chunks:
-        _attach_context(hits, context_chunks)
+    return hits, dropped
+
+
+def _observe(mode, started) -> float:
+    """The search's time in ms, recorded in the latency histogram."""
     took_seconds = time.perf_counter() - started
     SEARCH_LATENCY.labels(mode=mode.value).observe(took_seconds)
-    return SearchResult(
-        query=query,
-        mode=mode.value,
-        hits=hits,
-        pending_chunks=pending_chunk_count(user),
-        dropped_stale=dropped,
-        took_ms=took_seconds * 1000,
-    )
+    return took_seconds * 1000
 
 
 _HIT_FIELDS = (
@@ -120,7 +187,7 @@ _HIT_FIELDS = (
 )
 
 
-def _read_hits(user, scored, query):
+def _read_hits(user, scored):
     # owner=user again in SQL: the store's filter is the first line of isolation, not the only one.
     # values_list, not model instances: building two models per hit cost more than the query.
     rows = {
@@ -129,7 +196,6 @@ def _read_hits(user, scored, query):
         .order_by()
         .values_list(*_HIT_FIELDS)
     }
-    terms = query_terms(query)
     hits = []
     for s in scored:
         row = rows.get(s.id)
@@ -142,7 +208,7 @@ def _read_hits(user, scored, query):
                 document_id=document_id,
                 score=s.score,
                 text=text,
-                snippet=highlight(text, terms),
+                snippet="",
                 title=title,
                 source=source,
                 source_id=source_id,
@@ -153,6 +219,13 @@ def _read_hits(user, scored, query):
             )
         )
     return hits, len(scored) - len(hits)
+
+
+def _add_snippets(hits, query):
+    # Only for the hits shown: a grouped search reads SEARCH_GROUP_DEPTH hits and shows a page.
+    terms = query_terms(query)
+    for hit in hits:
+        hit.snippet = highlight(hit.text, terms)
 
 
 def _attach_context(hits, width):
