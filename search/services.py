@@ -1,9 +1,6 @@
 """The read path: query → embedded both ways → one hybrid query in the vector store, filtered to
 the caller's own chunks → the hits' text read back from Postgres in rank order."""
-import functools
-import html
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,10 +12,10 @@ from chunks.models import Chunk
 from chunks.selectors import pending_chunk_count
 from chunks.vector_index import QueryFilter, SearchMode, VectorIndex, ensure_index_ready
 from search.grouping import DocumentResult, group_by_document
+from search.highlighting import QueryTerms, highlight
 from search.metrics import SEARCH_LATENCY
 
 logger = logging.getLogger(__name__)
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 # What a search may ask for, and what it gets when it does not say (the API, the page and the
 # admin's search-as-user take these).
@@ -97,7 +94,7 @@ def search(
         user=user, query=query, mode=mode, limit=top_k or default_top_k(), filters=filters, rrf_k=rrf_k,
         prefetch_limit=prefetch_limit, index=index, embedder=embedder,
     )
-    _add_snippets(hits, query)
+    _add_snippets(hits, query, embedder)
     if context_chunks:
         _attach_context(hits, context_chunks)
     return SearchResult(
@@ -130,7 +127,7 @@ def search_documents(
     first = (page - 1) * page_size
     shown = documents[first : first + page_size]
     passages = [p for d in shown for p in d.passages]
-    _add_snippets(passages, query)
+    _add_snippets(passages, query, embedder)
     if context_chunks:
         _attach_context(passages, context_chunks)
     return DocumentSearchResult(
@@ -221,9 +218,9 @@ def _read_hits(user, scored):
     return hits, len(scored) - len(hits)
 
 
-def _add_snippets(hits, query):
+def _add_snippets(hits, query, embedder):
     # Only for the hits shown: a grouped search reads SEARCH_GROUP_DEPTH hits and shows a page.
-    terms = query_terms(query)
+    terms = QueryTerms(query, (embedder or get_embedder()).sparse_terms)
     for hit in hits:
         hit.snippet = highlight(hit.text, terms)
 
@@ -242,30 +239,3 @@ def _attach_context(hits, width):
         hit.context_after = [
             texts[k] for o in range(hit.ordinal + 1, hit.ordinal + width + 1) if (k := (hit.document_id, o)) in texts
         ]
-
-
-def query_terms(query: str) -> set[str]:
-    return {w.lower() for w in _WORD.findall(query) if len(w) > 1}
-
-
-@functools.lru_cache(maxsize=256)
-def _terms_pattern(terms: frozenset[str]) -> re.Pattern:
-    # One regex for all terms, so only matches reach Python (tokenising every word of every hit
-    # in Python was the service's largest cost after the engine and the model).
-    alternatives = "|".join(map(re.escape, sorted(terms, key=len, reverse=True)))
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
-
-
-def highlight(text: str, terms: set[str], *, width: int = 240) -> str:
-    """An HTML-escaped excerpt of text around the first matched term, terms wrapped in <mark>."""
-    matches = list(_terms_pattern(frozenset(terms)).finditer(text)) if terms else []
-    start = max(0, matches[0].start() - width // 3) if matches else 0
-    end = min(len(text), start + width)
-    pieces, cursor = [], start
-    for m in matches:
-        if m.start() < start or m.end() > end:
-            continue
-        pieces += [html.escape(text[cursor : m.start()]), f"<mark>{html.escape(m.group())}</mark>"]
-        cursor = m.end()
-    pieces.append(html.escape(text[cursor:end]))
-    return ("…" if start else "") + "".join(pieces) + ("…" if end < len(text) else "")
