@@ -52,6 +52,10 @@ class SearchHit:
     url: str
     page: int | None
     ordinal: int
+    # Ranks among each leg's candidates (None: not among them); the words of text the query matched.
+    dense_rank: int | None = None
+    sparse_rank: int | None = None
+    matched_words: list[str] = field(default_factory=list)
     context_before: list[str] = field(default_factory=list)
     context_after: list[str] = field(default_factory=list)
 
@@ -82,17 +86,18 @@ class SearchResult:
 def search(
     *, user, query: str, mode: str = DEFAULT_MODE, top_k: int | None = None, filters: SearchFilters | None = None,
     context_chunks: int = 0, rrf_k: int | None = None, prefetch_limit: int | None = None, index: VectorIndex | None = None,
-    embedder: Embedder | None = None,
+    embedder: Embedder | None = None, leg_ranks: bool = True,
 ) -> SearchResult:
     """The caller's `top_k` chunks (default SEARCH_DEFAULT_TOP_K) that best match `query`. Fusion of the hybrid mode: RRF with constant
     `rrf_k` over `prefetch_limit` candidates of each leg (default SEARCH_RRF_K and
-    SEARCH_PREFETCH_LIMIT; at least `top_k` candidates). Raises
+    SEARCH_PREFETCH_LIMIT; at least `top_k` candidates). Each hit carries its rank in the dense and
+    the sparse leg unless `leg_ranks` is False, and the words it matched. Raises
     chunks.vector_index.VectorStoreUnavailable when the store cannot answer."""
     started = time.perf_counter()
     mode = SearchMode(mode)
     hits, dropped = _ranked_hits(
         user=user, query=query, mode=mode, limit=top_k or default_top_k(), filters=filters, rrf_k=rrf_k,
-        prefetch_limit=prefetch_limit, index=index, embedder=embedder,
+        prefetch_limit=prefetch_limit, index=index, embedder=embedder, leg_ranks=leg_ranks,
     )
     _add_snippets(hits, query, embedder)
     if context_chunks:
@@ -121,7 +126,7 @@ def search_documents(
     page_size = page_size or default_top_k()
     hits, dropped = _ranked_hits(
         user=user, query=query, mode=mode, limit=settings.SEARCH_GROUP_DEPTH, filters=filters, rrf_k=rrf_k,
-        prefetch_limit=prefetch_limit, index=index, embedder=embedder,
+        prefetch_limit=prefetch_limit, index=index, embedder=embedder, leg_ranks=True,
     )
     documents = group_by_document(hits, more_passages=more_passages)
     first = (page - 1) * page_size
@@ -143,7 +148,7 @@ def search_documents(
     )
 
 
-def _ranked_hits(*, user, query, mode, limit, filters, rrf_k, prefetch_limit, index, embedder):
+def _ranked_hits(*, user, query, mode, limit, filters, rrf_k, prefetch_limit, index, embedder, leg_ranks):
     """The caller's `limit` best chunks as hits in rank order (no snippets yet), and how many of
     the store's hits had no chunk row any more."""
     filters = filters or SearchFilters()
@@ -163,6 +168,7 @@ def _ranked_hits(*, user, query, mode, limit, filters, rrf_k, prefetch_limit, in
         limit=limit,
         prefetch_limit=max(settings.SEARCH_PREFETCH_LIMIT if prefetch_limit is None else prefetch_limit, limit),
         rrf_k=settings.SEARCH_RRF_K if rrf_k is None else rrf_k,
+        leg_ranks=leg_ranks,
     )
     hits, dropped = _read_hits(user, scored)
     if dropped:
@@ -213,6 +219,8 @@ def _read_hits(user, scored):
                 url=url,
                 page=metadata.get("page"),
                 ordinal=ordinal,
+                dense_rank=s.dense_rank,
+                sparse_rank=s.sparse_rank,
             )
         )
     return hits, len(scored) - len(hits)
@@ -223,6 +231,7 @@ def _add_snippets(hits, query, embedder):
     terms = QueryTerms(query, (embedder or get_embedder()).sparse_terms)
     for hit in hits:
         hit.snippet = highlight(hit.text, terms)
+        hit.matched_words = terms.matched_words(hit.text)
 
 
 def _attach_context(hits, width):

@@ -65,6 +65,15 @@ class SearchHitSerializer(serializers.Serializer):
     ordinal = serializers.IntegerField()
     snippet = serializers.CharField(help_text="HTML-escaped excerpt; matched terms in <mark>.")
     text = serializers.CharField()
+    dense_rank = serializers.IntegerField(
+        allow_null=True, help_text="Rank among the dense (meaning) leg's candidates; null: not among them."
+    )
+    sparse_rank = serializers.IntegerField(
+        allow_null=True, help_text="Rank among the sparse (keyword) leg's candidates; null: not among them."
+    )
+    matched_words = serializers.ListField(
+        child=serializers.CharField(), help_text="Words of the text that matched a query term (stemmed, no stop words)."
+    )
     context_before = serializers.ListField(child=serializers.CharField())
     context_after = serializers.ListField(child=serializers.CharField())
 
@@ -76,6 +85,15 @@ class PassageSerializer(serializers.Serializer):
     ordinal = serializers.IntegerField()
     snippet = serializers.CharField(help_text="HTML-escaped excerpt; matched terms in <mark>.")
     text = serializers.CharField()
+    dense_rank = serializers.IntegerField(
+        allow_null=True, help_text="Rank among the dense (meaning) leg's candidates; null: not among them."
+    )
+    sparse_rank = serializers.IntegerField(
+        allow_null=True, help_text="Rank among the sparse (keyword) leg's candidates; null: not among them."
+    )
+    matched_words = serializers.ListField(
+        child=serializers.CharField(), help_text="Words of the text that matched a query term (stemmed, no stop words)."
+    )
     context_before = serializers.ListField(child=serializers.CharField())
     context_after = serializers.ListField(child=serializers.CharField())
 

@@ -9,6 +9,7 @@ def test_search_page_renders_results_without_javascript(client, make_user, add_d
     client.force_login(ann)
     html = client.get("/search/", {"q": "glaciers"}).content.decode()
     assert "Glaciers" in html and "<mark>Glaciers</mark>" in html and "<form" in html
+    assert "matched words: glaciers · meaning: rank 1 · keywords: rank 1" in html
 
 
 def test_search_page_lists_each_document_once_with_its_passages_and_pages(client, make_user, add_document, settings):

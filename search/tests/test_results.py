@@ -1,4 +1,4 @@
-"""Results grouped by document, on both backends (grouping reads one fused list from the store)."""
+"""Results grouped by document, and why each matched, on both backends (both read the store)."""
 import pytest
 
 from ragbase.testing import add_text_document
@@ -50,6 +50,24 @@ def test_pages_of_documents_never_repeat_a_document(volcano_notes):
     assert len(set(page_one)) == len(page_one) == 3 and page_two == order[3:] and page_one == order[:3]
     assert (first.next_page, second.next_page, first.count, second.count) == (2, None, 4, 4)
     assert search_documents(user=volcano_notes, query="volcano eruption", page=3, page_size=3).documents == []
+
+
+def test_each_hit_carries_its_rank_in_each_leg_as_single_leg_searches_rank_it(volcano_notes):
+    query = "volcano ash clouds"
+    # 8 candidates per leg of 12 chunks: some hits are in one leg only.
+    dense, sparse = ([h.chunk_id for h in search(user=volcano_notes, query=query, mode=mode, top_k=8).hits]
+                     for mode in ("dense", "sparse"))
+    hits = search(user=volcano_notes, query=query, top_k=8, prefetch_limit=8).hits
+    assert any(h.dense_rank is None or h.sparse_rank is None for h in hits)
+    for hit in hits:
+        assert hit.dense_rank == (dense.index(hit.chunk_id) + 1 if hit.chunk_id in dense else None)
+        assert hit.sparse_rank == (sparse.index(hit.chunk_id) + 1 if hit.chunk_id in sparse else None)
+    ash = next(h for h in hits if "Ash clouds" in h.text)
+    assert ash.matched_words == ["ash", "clouds", "volcano"] and ash.sparse_rank == 1
+    # Grouped passages carry the ranks of the deeper list they were grouped from.
+    deep = {h.chunk_id: (h.dense_rank, h.sparse_rank) for h in search(user=volcano_notes, query=query, top_k=100).hits}
+    passages = [p for d in search_documents(user=volcano_notes, query=query, more_passages=2).documents for p in d.passages]
+    assert passages and all((p.dense_rank, p.sparse_rank) == deep[p.chunk_id] for p in passages)
 
 
 def test_group_by_document_keeps_first_seen_order_and_caps_passages():
