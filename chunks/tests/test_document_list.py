@@ -51,3 +51,16 @@ def test_each_document_counts_its_chunks_and_those_pending(library):
         Chunk.objects.create(document=document, owner=document.owner, ordinal=ordinal, text="x", sync_status=status)
     [listed] = library.get("/api/documents/", {"q": "Report 01"}).json()["results"]
     assert (listed["chunks"], listed["chunks_pending"]) == (3, 2)
+
+
+def test_the_documents_page_is_paged_and_filtered_like_the_api(client, library, django_user_model):
+    client.force_login(django_user_model.objects.get(username="ann"))
+    first = client.get("/documents/").content.decode()
+    assert "30 documents, page 1 of 2" in first and first.count("<tr>") == 26 and 'href="?page=2"' in first
+    second = client.get("/documents/", {"page": 2}).content.decode()
+    assert second.count("<tr>") == 6 and "Previous page" in second
+    filtered = client.get("/documents/", {"q": "report", "state": "failed", "source": "upload"}).content.decode()
+    # Reports (odd i) that failed (i % 5 == 0) and are uploads (i % 3 != 0): 5 and 25.
+    assert "2 documents." in filtered and "Report 05" in filtered and "Report 25" in filtered
+    assert '<label for="id_q">Title contains:</label>' in filtered
+    assert "No documents match these filters." in client.get("/documents/", {"q": "nothing like it"}).content.decode()
