@@ -99,9 +99,7 @@ def search(
         user=user, query=query, mode=mode, limit=top_k or default_top_k(), filters=filters, rrf_k=rrf_k,
         prefetch_limit=prefetch_limit, index=index, embedder=embedder, leg_ranks=leg_ranks,
     )
-    _add_snippets(hits, query, embedder)
-    if context_chunks:
-        _attach_context(hits, context_chunks)
+    _complete(hits, query=query, embedder=embedder, context_chunks=context_chunks)
     return SearchResult(
         query=query,
         mode=mode.value,
@@ -131,10 +129,7 @@ def search_documents(
     documents = group_by_document(hits, more_passages=more_passages)
     first = (page - 1) * page_size
     shown = documents[first : first + page_size]
-    passages = [p for d in shown for p in d.passages]
-    _add_snippets(passages, query, embedder)
-    if context_chunks:
-        _attach_context(passages, context_chunks)
+    _complete([p for d in shown for p in d.passages], query=query, embedder=embedder, context_chunks=context_chunks)
     return DocumentSearchResult(
         query=query,
         mode=mode.value,
@@ -226,12 +221,15 @@ def _read_hits(user, scored):
     return hits, len(scored) - len(hits)
 
 
-def _add_snippets(hits, query, embedder):
-    # Only for the hits shown: a grouped search reads SEARCH_GROUP_DEPTH hits and shows a page.
+def _complete(hits, *, query, embedder, context_chunks):
+    """Snippets, matched words and (if asked) neighbouring chunks, for the hits shown only: a
+    grouped search reads SEARCH_GROUP_DEPTH hits and shows a page of them."""
     terms = QueryTerms(query, (embedder or get_embedder()).sparse_terms)
     for hit in hits:
         hit.snippet = highlight(hit.text, terms)
         hit.matched_words = terms.matched_words(hit.text)
+    if context_chunks:
+        _attach_context(hits, context_chunks)
 
 
 def _attach_context(hits, width):

@@ -52,32 +52,6 @@ class SearchRequestSerializer(serializers.Serializer):
     page_size = serializers.IntegerField(min_value=1, max_value=100, default=10)
 
 
-class SearchHitSerializer(serializers.Serializer):
-    chunk_id = serializers.IntegerField()
-    document_id = serializers.IntegerField()
-    score = serializers.FloatField()
-    title = serializers.CharField()
-    source = serializers.CharField()
-    source_id = serializers.CharField()
-    mime_type = serializers.CharField()
-    url = serializers.CharField(allow_blank=True)
-    page = serializers.IntegerField(allow_null=True)
-    ordinal = serializers.IntegerField()
-    snippet = serializers.CharField(help_text="HTML-escaped excerpt; matched terms in <mark>.")
-    text = serializers.CharField()
-    dense_rank = serializers.IntegerField(
-        allow_null=True, help_text="Rank among the dense (meaning) leg's candidates; null: not among them."
-    )
-    sparse_rank = serializers.IntegerField(
-        allow_null=True, help_text="Rank among the sparse (keyword) leg's candidates; null: not among them."
-    )
-    matched_words = serializers.ListField(
-        child=serializers.CharField(), help_text="Words of the text that matched a query term (stemmed, no stop words)."
-    )
-    context_before = serializers.ListField(child=serializers.CharField())
-    context_after = serializers.ListField(child=serializers.CharField())
-
-
 class PassageSerializer(serializers.Serializer):
     chunk_id = serializers.IntegerField()
     score = serializers.FloatField()
@@ -98,32 +72,26 @@ class PassageSerializer(serializers.Serializer):
     context_after = serializers.ListField(child=serializers.CharField())
 
 
-class DocumentResultSerializer(serializers.Serializer):
+class DocumentFieldsSerializer(serializers.Serializer):
     document_id = serializers.IntegerField()
     title = serializers.CharField()
     source = serializers.CharField()
     source_id = serializers.CharField()
     mime_type = serializers.CharField()
     url = serializers.CharField(allow_blank=True)
+
+
+class SearchHitSerializer(DocumentFieldsSerializer, PassageSerializer):
+    """A chunk hit (group=none): the passage with its document's fields."""
+
+
+class DocumentResultSerializer(DocumentFieldsSerializer):
     score = serializers.FloatField(help_text="The score of the document's best chunk.")
     passage = PassageSerializer(help_text="The document's best matching passage.")
     more_passages = PassageSerializer(many=True, help_text="Its next matching passages, in rank order.")
 
 
-class DocumentSearchResponseSerializer(serializers.Serializer):
-    group = serializers.ChoiceField(choices=[GROUP_BY_DOCUMENT])
-    query = serializers.CharField()
-    mode = serializers.CharField()
-    count = serializers.IntegerField(help_text="Documents found (among the SEARCH_GROUP_DEPTH best chunks).")
-    page = serializers.IntegerField()
-    next_page = serializers.IntegerField(allow_null=True)
-    pending_chunks = serializers.IntegerField(help_text="Your chunks not yet searchable (waiting in the outbox).")
-    took_ms = serializers.FloatField()
-    results = DocumentResultSerializer(many=True)
-
-
-class SearchResponseSerializer(serializers.Serializer):
-    group = serializers.ChoiceField(choices=[NO_GROUPING])
+class _ResponseSerializer(serializers.Serializer):
     query = serializers.CharField()
     mode = serializers.CharField()
     count = serializers.IntegerField()
@@ -131,6 +99,16 @@ class SearchResponseSerializer(serializers.Serializer):
     next_page = serializers.IntegerField(allow_null=True)
     pending_chunks = serializers.IntegerField(help_text="Your chunks not yet searchable (waiting in the outbox).")
     took_ms = serializers.FloatField()
+
+
+class DocumentSearchResponseSerializer(_ResponseSerializer):
+    group = serializers.ChoiceField(choices=[GROUP_BY_DOCUMENT])
+    count = serializers.IntegerField(help_text="Documents found (among the SEARCH_GROUP_DEPTH best chunks).")
+    results = DocumentResultSerializer(many=True)
+
+
+class SearchResponseSerializer(_ResponseSerializer):
+    group = serializers.ChoiceField(choices=[NO_GROUPING])
     results = SearchHitSerializer(many=True)
 
 
