@@ -130,18 +130,25 @@ def section_latency(args, user, embedder):
     client = Client()
     client.force_login(user)
 
-    def engine(e):
+    def engine(e, **options):
         return lambda: index.query(
             query_filter=QueryFilter(owner_id=user.pk), dense=e["dense"], sparse_indices=e["sparse"]["indices"],
-            sparse_values=e["sparse"]["values"], mode=SearchMode.HYBRID, limit=10, prefetch_limit=100, rrf_k=60)
+            sparse_values=e["sparse"]["values"], mode=SearchMode.HYBRID, prefetch_limit=100, rrf_k=60,
+            **{"limit": 10, **options})
 
     def service_and_engine(label):
         timed(f"engine floor hybrid{label}", [engine(e) for e in embedded])
+        # What a grouped search asks: SEARCH_GROUP_DEPTH fused chunks, with each leg's ranks (the
+        # legs' two single-leg queries in the same batch), beside the same query without them.
+        timed(f"engine hybrid 100{label}", [engine(e, limit=100) for e in embedded])
+        timed(f"engine hybrid 100 + leg ranks{label}", [engine(e, limit=100, leg_ranks=True) for e in embedded])
         timed(f"search service hybrid{label}", [lambda q=q: search(user=user, query=q, top_k=10) for q in queries])
 
     def api(label):
         responses = []
-        timed(f"API hybrid{label}", [lambda q=q: responses.append(client.get("/api/search/", {"q": q})) for q in queries])
+        for name, params in (("", {}), (" group=none", {"group": "none"})):
+            timed(f"API hybrid{name}{label}",
+                  [lambda q=q: responses.append(client.get("/api/search/", {"q": q, **params})) for q in queries])
         record("latency", f"API status{label}", "non-200", sum(r.status_code != 200 for r in responses))
 
     total = 0

@@ -2,12 +2,14 @@
 ExtractionError whose message a user can read; nothing here raises anything else for bad input."""
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 
 from django.conf import settings
 
-PLAIN_TYPES = {"text/plain", "text/markdown", "text/x-markdown", "application/json"}
+MARKDOWN_TYPES = {"text/markdown", "text/x-markdown"}
+PLAIN_TYPES = {"text/plain", "application/json"} | MARKDOWN_TYPES
 HTML_TYPES = {"text/html", "application/xhtml+xml"}
 CSV_TYPES = {"text/csv", "text/tab-separated-values"}
 PDF_TYPE = "application/pdf"
@@ -68,6 +70,8 @@ def extract_text(content: bytes, mime_type: str) -> ExtractedText:
         result = ExtractedText([Section(_html(decode_text(content)))])
     elif mime_type in CSV_TYPES:
         result = ExtractedText([Section(_csv(decode_text(content), mime_type))])
+    elif mime_type in MARKDOWN_TYPES:
+        result = ExtractedText([Section(_markdown(decode_text(content)))])
     elif mime_type in PLAIN_TYPES or mime_type.startswith("text/"):
         result = ExtractedText([Section(decode_text(content))])
     else:
@@ -97,11 +101,34 @@ def decode_text(content: bytes) -> str:
     return str(best)
 
 
+# A link reference definition ("[name]: https://… 'title'" on a line of its own, CommonMark 4.7) and
+# an HTML comment line say nothing to a reader: API references end with hundreds of the former,
+# which became chunks of their own. Fenced code blocks are content and are kept as they are.
+_LINK_REFERENCE = re.compile(r"""^ {0,3}\[[^\]\n]+\]:[ \t]*\S+(?:[ \t]+(?:"[^"\n]*"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*$""")
+_HTML_COMMENT_LINE = re.compile(r"^ {0,3}<!--.*-->[ \t]*$")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+def _markdown(text: str) -> str:
+    kept, fence = [], None
+    for line in text.splitlines():
+        opened = _FENCE.match(line)
+        if fence is None and opened:
+            fence = opened.group(1)
+        elif fence is not None and opened and opened.group(1).startswith(fence[0] * len(fence)):
+            fence = None
+        elif fence is None and (_LINK_REFERENCE.match(line) or _HTML_COMMENT_LINE.match(line)):
+            continue
+        kept.append(line)
+    return "\n".join(kept)
+
+
 def _html(text: str) -> str:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(text, "html.parser")
-    for tag in soup(["script", "style", "noscript", "template"]):
+    # Navigation menus repeat on every page of a site and say nothing about this one.
+    for tag in soup(["script", "style", "noscript", "template", "nav"]):
         tag.decompose()
     return soup.get_text("\n")
 

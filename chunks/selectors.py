@@ -13,6 +13,19 @@ def documents_with_counts(user):
     )
 
 
+def filtered_documents(user, *, state: str | None = None, source: str | None = None, title: str | None = None):
+    """documents_with_counts, newest change first, of one state and one source and with `title` in
+    the title (case-insensitive) when given: the documents page and `GET /api/documents/`."""
+    documents = documents_with_counts(user)
+    if state:
+        documents = documents.filter(state=state)
+    if source:
+        documents = documents.filter(source=source)
+    if title:
+        documents = documents.filter(title__icontains=title)
+    return documents.order_by("-updated_at", "-pk")
+
+
 def pending_chunk_count(owner, *, source: str | None = None) -> int:
     """The owner's chunks not yet searchable (waiting in the outbox), of one source if given."""
     pending = Chunk.objects.filter(owner=owner, sync_status=SyncStatus.PENDING)

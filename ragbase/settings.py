@@ -374,6 +374,8 @@ SEARCH_PREFETCH_LIMIT = env.int("SEARCH_PREFETCH_LIMIT", default=100)
 # RRF constant k (Qdrant's default is 2; the RRF paper uses 60).
 SEARCH_RRF_K = env.int("SEARCH_RRF_K", default=60)
 SEARCH_DEFAULT_TOP_K = env.int("SEARCH_DEFAULT_TOP_K", default=10)
+# Fused chunks a search grouped by document reads: the documents found are those among them.
+SEARCH_GROUP_DEPTH = env.int("SEARCH_GROUP_DEPTH", default=100)
 
 # --- Google Drive (per-user OAuth, sync) -----------------------------------------------------
 GOOGLE_OAUTH_CLIENT_ID = env.str("GOOGLE_OAUTH_CLIENT_ID", default="")

@@ -1,9 +1,6 @@
 """The read path: query → embedded both ways → one hybrid query in the vector store, filtered to
 the caller's own chunks → the hits' text read back from Postgres in rank order."""
-import functools
-import html
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,16 +11,19 @@ from chunks.embedding import Embedder, get_embedder
 from chunks.models import Chunk
 from chunks.selectors import pending_chunk_count
 from chunks.vector_index import QueryFilter, SearchMode, VectorIndex, ensure_index_ready
+from search.grouping import DocumentResult, group_by_document
+from search.highlighting import QueryTerms, highlight
 from search.metrics import SEARCH_LATENCY
 
 logger = logging.getLogger(__name__)
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 # What a search may ask for, and what it gets when it does not say (the API, the page and the
 # admin's search-as-user take these).
 DEFAULT_MODE = SearchMode.HYBRID
 MAX_TOP_K = 100
 MAX_QUERY_CHARS = 1000
+DEFAULT_MORE_PASSAGES = 2
+MAX_MORE_PASSAGES = 5
 
 
 def default_top_k() -> int:
@@ -52,8 +52,25 @@ class SearchHit:
     url: str
     page: int | None
     ordinal: int
+    # Ranks among each leg's candidates (None: not among them); the words of text the query matched.
+    dense_rank: int | None = None
+    sparse_rank: int | None = None
+    matched_words: list[str] = field(default_factory=list)
     context_before: list[str] = field(default_factory=list)
     context_after: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DocumentSearchResult:
+    query: str
+    mode: str
+    documents: list[DocumentResult]  # this page's
+    count: int  # documents found (among the SEARCH_GROUP_DEPTH best chunks)
+    page: int
+    next_page: int | None
+    pending_chunks: int
+    dropped_stale: int
+    took_ms: float
 
 
 @dataclass
@@ -69,15 +86,66 @@ class SearchResult:
 def search(
     *, user, query: str, mode: str = DEFAULT_MODE, top_k: int | None = None, filters: SearchFilters | None = None,
     context_chunks: int = 0, rrf_k: int | None = None, prefetch_limit: int | None = None, index: VectorIndex | None = None,
-    embedder: Embedder | None = None,
+    embedder: Embedder | None = None, leg_ranks: bool = True,
 ) -> SearchResult:
     """The caller's `top_k` chunks (default SEARCH_DEFAULT_TOP_K) that best match `query`. Fusion of the hybrid mode: RRF with constant
     `rrf_k` over `prefetch_limit` candidates of each leg (default SEARCH_RRF_K and
-    SEARCH_PREFETCH_LIMIT; at least `top_k` candidates). Raises
+    SEARCH_PREFETCH_LIMIT; at least `top_k` candidates). Each hit carries its rank in the dense and
+    the sparse leg unless `leg_ranks` is False, and the words it matched. Raises
     chunks.vector_index.VectorStoreUnavailable when the store cannot answer."""
     started = time.perf_counter()
     mode = SearchMode(mode)
-    top_k = top_k or default_top_k()
+    hits, dropped = _ranked_hits(
+        user=user, query=query, mode=mode, limit=top_k or default_top_k(), filters=filters, rrf_k=rrf_k,
+        prefetch_limit=prefetch_limit, index=index, embedder=embedder, leg_ranks=leg_ranks,
+    )
+    _complete(hits, query=query, embedder=embedder, context_chunks=context_chunks)
+    return SearchResult(
+        query=query,
+        mode=mode.value,
+        hits=hits,
+        pending_chunks=pending_chunk_count(user),
+        dropped_stale=dropped,
+        took_ms=_observe(mode, started),
+    )
+
+
+def search_documents(
+    *, user, query: str, mode: str = DEFAULT_MODE, filters: SearchFilters | None = None, page: int = 1,
+    page_size: int | None = None, more_passages: int = DEFAULT_MORE_PASSAGES, context_chunks: int = 0,
+    rrf_k: int | None = None, prefetch_limit: int | None = None, index: VectorIndex | None = None,
+    embedder: Embedder | None = None,
+) -> DocumentSearchResult:
+    """Page `page` of the documents that best match `query` (`page_size` a page, default
+    SEARCH_DEFAULT_TOP_K), each with its best passage and up to `more_passages` more (see
+    search.grouping). The documents are those among the SEARCH_GROUP_DEPTH best chunks."""
+    started = time.perf_counter()
+    mode = SearchMode(mode)
+    page_size = page_size or default_top_k()
+    hits, dropped = _ranked_hits(
+        user=user, query=query, mode=mode, limit=settings.SEARCH_GROUP_DEPTH, filters=filters, rrf_k=rrf_k,
+        prefetch_limit=prefetch_limit, index=index, embedder=embedder, leg_ranks=True,
+    )
+    documents = group_by_document(hits, more_passages=more_passages)
+    first = (page - 1) * page_size
+    shown = documents[first : first + page_size]
+    _complete([p for d in shown for p in d.passages], query=query, embedder=embedder, context_chunks=context_chunks)
+    return DocumentSearchResult(
+        query=query,
+        mode=mode.value,
+        documents=shown,
+        count=len(documents),
+        page=page,
+        next_page=page + 1 if first + page_size < len(documents) else None,
+        pending_chunks=pending_chunk_count(user),
+        dropped_stale=dropped,
+        took_ms=_observe(mode, started),
+    )
+
+
+def _ranked_hits(*, user, query, mode, limit, filters, rrf_k, prefetch_limit, index, embedder, leg_ranks):
+    """The caller's `limit` best chunks as hits in rank order (no snippets yet), and how many of
+    the store's hits had no chunk row any more."""
     filters = filters or SearchFilters()
     embedded = (embedder or get_embedder()).embed_query(query)
     scored = ensure_index_ready(index).query(
@@ -92,26 +160,23 @@ def search(
         sparse_indices=embedded["sparse"]["indices"] if mode != SearchMode.DENSE else None,
         sparse_values=embedded["sparse"]["values"] if mode != SearchMode.DENSE else None,
         mode=mode,
-        limit=top_k,
-        prefetch_limit=max(settings.SEARCH_PREFETCH_LIMIT if prefetch_limit is None else prefetch_limit, top_k),
+        limit=limit,
+        prefetch_limit=max(settings.SEARCH_PREFETCH_LIMIT if prefetch_limit is None else prefetch_limit, limit),
         rrf_k=settings.SEARCH_RRF_K if rrf_k is None else rrf_k,
+        leg_ranks=leg_ranks,
     )
-    hits, dropped = _read_hits(user, scored, query)
+    hits, dropped = _read_hits(user, scored)
     if dropped:
         # Points whose chunks are gone (deleted, re-chunked) wait in the outbox for deletion.
         logger.info("search dropped %d hits whose chunks no longer exist", dropped)
-    if context_chunks:
-        _attach_context(hits, context_chunks)
+    return hits, dropped
+
+
+def _observe(mode, started) -> float:
+    """The search's time in ms, recorded in the latency histogram."""
     took_seconds = time.perf_counter() - started
     SEARCH_LATENCY.labels(mode=mode.value).observe(took_seconds)
-    return SearchResult(
-        query=query,
-        mode=mode.value,
-        hits=hits,
-        pending_chunks=pending_chunk_count(user),
-        dropped_stale=dropped,
-        took_ms=took_seconds * 1000,
-    )
+    return took_seconds * 1000
 
 
 _HIT_FIELDS = (
@@ -120,7 +185,7 @@ _HIT_FIELDS = (
 )
 
 
-def _read_hits(user, scored, query):
+def _read_hits(user, scored):
     # owner=user again in SQL: the store's filter is the first line of isolation, not the only one.
     # values_list, not model instances: building two models per hit cost more than the query.
     rows = {
@@ -129,7 +194,6 @@ def _read_hits(user, scored, query):
         .order_by()
         .values_list(*_HIT_FIELDS)
     }
-    terms = query_terms(query)
     hits = []
     for s in scored:
         row = rows.get(s.id)
@@ -142,7 +206,7 @@ def _read_hits(user, scored, query):
                 document_id=document_id,
                 score=s.score,
                 text=text,
-                snippet=highlight(text, terms),
+                snippet="",
                 title=title,
                 source=source,
                 source_id=source_id,
@@ -150,9 +214,22 @@ def _read_hits(user, scored, query):
                 url=url,
                 page=metadata.get("page"),
                 ordinal=ordinal,
+                dense_rank=s.dense_rank,
+                sparse_rank=s.sparse_rank,
             )
         )
     return hits, len(scored) - len(hits)
+
+
+def _complete(hits, *, query, embedder, context_chunks):
+    """Snippets, matched words and (if asked) neighbouring chunks, for the hits shown only: a
+    grouped search reads SEARCH_GROUP_DEPTH hits and shows a page of them."""
+    terms = QueryTerms(query, (embedder or get_embedder()).sparse_terms)
+    for hit in hits:
+        hit.snippet = highlight(hit.text, terms)
+        hit.matched_words = terms.matched_words(hit.text)
+    if context_chunks:
+        _attach_context(hits, context_chunks)
 
 
 def _attach_context(hits, width):
@@ -169,30 +246,3 @@ def _attach_context(hits, width):
         hit.context_after = [
             texts[k] for o in range(hit.ordinal + 1, hit.ordinal + width + 1) if (k := (hit.document_id, o)) in texts
         ]
-
-
-def query_terms(query: str) -> set[str]:
-    return {w.lower() for w in _WORD.findall(query) if len(w) > 1}
-
-
-@functools.lru_cache(maxsize=256)
-def _terms_pattern(terms: frozenset[str]) -> re.Pattern:
-    # One regex for all terms, so only matches reach Python (tokenising every word of every hit
-    # in Python was the service's largest cost after the engine and the model).
-    alternatives = "|".join(map(re.escape, sorted(terms, key=len, reverse=True)))
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
-
-
-def highlight(text: str, terms: set[str], *, width: int = 240) -> str:
-    """An HTML-escaped excerpt of text around the first matched term, terms wrapped in <mark>."""
-    matches = list(_terms_pattern(frozenset(terms)).finditer(text)) if terms else []
-    start = max(0, matches[0].start() - width // 3) if matches else 0
-    end = min(len(text), start + width)
-    pieces, cursor = [], start
-    for m in matches:
-        if m.start() < start or m.end() > end:
-            continue
-        pieces += [html.escape(text[cursor : m.start()]), f"<mark>{html.escape(m.group())}</mark>"]
-        cursor = m.end()
-    pieces.append(html.escape(text[cursor:end]))
-    return ("…" if start else "") + "".join(pieces) + ("…" if end < len(text) else "")

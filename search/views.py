@@ -5,20 +5,21 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from chunks.vector_index import VectorStoreUnavailable
-from search.forms import AdminSearchForm, SearchForm
-from search.services import DEFAULT_MODE, SearchFilters, search
+from search.forms import AdminSearchForm, PageForm, SearchForm
+from search.services import DEFAULT_MODE, SearchFilters, search_documents
 
 
-def _run(form, user):
+def _run(form, user, page):
     """(result, error) for a bound, valid form."""
     data = form.cleaned_data
     after = data.get("modified_after")
     try:
-        result = search(
+        result = search_documents(
             user=user,
             query=data["q"],
             mode=data.get("mode") or DEFAULT_MODE,
-            top_k=data.get("top_k"),
+            page=page,
+            page_size=data.get("top_k"),
             filters=SearchFilters(
                 sources=[data["source"]] if data.get("source") else None,
                 modified_after=datetime.combine(after, time.min, tzinfo=timezone.utc) if after else None,
@@ -32,14 +33,14 @@ def _run(form, user):
 @login_required
 def search_page(request):
     form = SearchForm(request.GET or None)
-    result, error = _run(form, request.user) if form.is_valid() else (None, "")
+    result, error = _run(form, request.user, PageForm.page_of(request)) if form.is_valid() else (None, "")
     return render(request, "search/search.html", {"form": form, "result": result, "error": error})
 
 
 @staff_member_required
 def admin_search_as_user(request):
     form = AdminSearchForm(request.GET or None)
-    result, error = _run(form, form.cleaned_data["user"]) if form.is_valid() else (None, "")
+    result, error = _run(form, form.cleaned_data["user"], PageForm.page_of(request)) if form.is_valid() else (None, "")
     return render(
         request,
         "search/admin_search.html",

@@ -19,3 +19,11 @@ class DocumentSerializer(serializers.ModelSerializer):
 
 class UploadSerializer(serializers.Serializer):
     files = serializers.ListField(child=serializers.FileField(), min_length=1, max_length=100)
+
+
+class DocumentFilterSerializer(serializers.Serializer):
+    """What `GET /api/documents/` (and the documents page) can filter on."""
+
+    state = serializers.ChoiceField(choices=Document.State.choices, required=False)
+    source = serializers.ChoiceField(choices=Document.Source.choices, required=False)
+    q = serializers.CharField(max_length=200, required=False, help_text="Part of the title (case-insensitive).")

@@ -66,6 +66,13 @@ class HybridEmbedder:
         sparse = next(iter(self._sparse.query_embed(text)))
         return _embedded(dense, sparse)
 
+    def sparse_terms(self, text: str) -> list[str]:
+        """The terms the sparse model indexes for text: its words without stop words, stemmed."""
+        bm25 = self._sparse.model
+        # Bm25's own steps (fastembed has no public call for them), so highlighting agrees with
+        # what the sparse vectors were made of.
+        return bm25._stem(bm25.tokenizer.tokenize(text))
+
     def count_tokens(self, text: str) -> int:
         """Tokens of the dense model's tokenizer, without the special tokens it adds."""
         return len(self.tokenize(text))

@@ -1,5 +1,6 @@
 import pytest
 
+from chunks.chunking import chunk_text
 from chunks.extraction import DOCX_TYPE, PDF_TYPE, ExtractionError, extract_text, guess_mime_type
 from chunks.tests.files import docx_bytes, pdf_bytes, zip_bomb_docx
 
@@ -19,6 +20,35 @@ def test_plain_markdown_and_odd_encodings():
 def test_html_drops_scripts_and_tags():
     text = text_of(b"<html><script>var x=1;</script><body><h1>Head</h1><p>Para <b>bold</b></p></body></html>", "text/html")
     assert "Head" in text and "bold" in text and "var x" not in text and "<p>" not in text
+
+
+def test_html_navigation_is_not_content():
+    text = text_of(b"<body><nav><a href='/'>Home</a> <a href='/api'>API index</a></nav><p>Streams</p></body>", "text/html")
+    assert "Streams" in text and "API index" not in text
+
+
+REFERENCE_DEFINITIONS = (
+    "[fs]: fs.md\n"
+    "[`readline`]: #readline 'The readline module'\n"
+    "  [files]: #example-read-file-stream-line-by-line\n"
+    "[Node.js docs]: https://nodejs.org/api/ (Docs)\n"
+    "<!-- generated: do not edit -->\n"
+)
+
+
+def test_markdown_link_reference_definitions_alone_make_no_chunk(embedder):
+    extracted = extract_text(REFERENCE_DEFINITIONS.encode(), "text/markdown")
+    assert chunk_text(extracted, tokenizer=embedder, size=50, overlap=0) == []
+
+
+def test_markdown_keeps_content_and_code_blocks_without_reference_definitions():
+    markdown = (
+        "# Reading\n\nUse [readline][] on a [file stream][files].\n\n"
+        "```md\n[kept]: #inside-a-code-block\n```\n\n" + REFERENCE_DEFINITIONS
+    )
+    text = text_of(markdown.encode(), "text/markdown")
+    assert "Use [readline][] on a [file stream][files]." in text and "[kept]: #inside-a-code-block" in text
+    assert "example-read-file" not in text and "fs.md" not in text and "nodejs.org" not in text and "<!--" not in text
 
 
 def test_csv_rows_become_lines():

@@ -42,13 +42,13 @@ def test_api_upload_list_and_delete_are_per_user(
         response = api.post("/api/documents/", {"files": [docx]}, format="multipart")
     assert response.status_code == 202 and response.json()[0]["title"] == "r.docx"
     assert response.json()[0]["state"] == "queued"  # the request returns before the work is done
-    listed = api.get("/api/documents/").json()
+    listed = api.get("/api/documents/").json()["results"]
     assert [d["title"] for d in listed] == ["r.docx"] and listed[0]["state"] == "ready" and listed[0]["chunks"] == 1
 
     bob = APIClient()
     bob.force_authenticate(django_user_model.objects.create_user("bob"))
     doc_id = listed[0]["id"]
-    assert bob.get("/api/documents/").json() == []
+    assert bob.get("/api/documents/").json()["results"] == []
     assert bob.delete(f"/api/documents/{doc_id}/").status_code == 404
     chunk_ids = set(Chunk.objects.values_list("qdrant_id", flat=True))
     assert api.delete(f"/api/documents/{doc_id}/").status_code == 204
@@ -89,7 +89,7 @@ def test_an_upload_shows_processing_while_it_is_ingested(
 
     def watched(**kwargs):
         page = client.get("/documents/").content.decode()
-        seen.append((client.get("/api/documents/").json()[0]["state"], "<td>Processing</td>" in page))
+        seen.append((client.get("/api/documents/").json()["results"][0]["state"], "<td>Processing</td>" in page))
         return ingest_batch(**kwargs)
 
     monkeypatch.setattr(ingestion, "ingest_batch", watched)

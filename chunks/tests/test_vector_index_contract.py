@@ -95,6 +95,28 @@ def test_hybrid_fuses_both_legs(index):
     assert ids(hybrid) == {dense_only.id, sparse_only.id}
 
 
+def test_leg_ranks_are_the_ranks_of_single_leg_queries_of_the_prefetch_depth(index):
+    random.seed(3)
+    # Sparse terms 1-3 in some points only: some hits are in one leg and not the other.
+    index.upsert([point(sparse=random.sample(range(1, 12), 2)) for _ in range(30)])
+    flt = QueryFilter(owner_id=1)
+    query = dict(query_filter=flt, dense=unit([1.0] * DIM), sparse_indices=[1, 2, 3], sparse_values=[1.0, 0.7, 0.4])
+    depth = 8
+    dense = [h.id for h in index.query(mode=SearchMode.DENSE, limit=depth, prefetch_limit=depth, rrf_k=60, **query)]
+    sparse = [h.id for h in index.query(mode=SearchMode.SPARSE, limit=depth, prefetch_limit=depth, rrf_k=60, **query)]
+    hybrid = index.query(mode=SearchMode.HYBRID, limit=30, prefetch_limit=depth, rrf_k=60, leg_ranks=True, **query)
+    plain = index.query(mode=SearchMode.HYBRID, limit=30, prefetch_limit=depth, rrf_k=60, **query)
+    # The same fused hits and scores (RRF ties may come in either order).
+    assert {h.id: h.score for h in hybrid} == {h.id: h.score for h in plain}
+    assert [h.score for h in hybrid] == sorted((h.score for h in hybrid), reverse=True)
+    assert {h.dense_rank is None for h in hybrid} == {h.sparse_rank is None for h in hybrid} == {True, False}
+    for hit in hybrid:
+        assert hit.dense_rank == (dense.index(hit.id) + 1 if hit.id in dense else None)
+        assert hit.sparse_rank == (sparse.index(hit.id) + 1 if hit.id in sparse else None)
+    single = index.query(mode=SearchMode.SPARSE, limit=depth, prefetch_limit=depth, rrf_k=60, leg_ranks=True, **query)
+    assert [(h.sparse_rank, h.dense_rank) for h in single] == [(r, None) for r in range(1, len(sparse) + 1)]
+
+
 def test_health_is_ok_and_counts_points(index):
     index.upsert([point(), point()])
     health = index.health()

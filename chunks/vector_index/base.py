@@ -9,7 +9,7 @@ Points carry two named vectors, "dense" (cosine) and "sparse" (IDF modifier), an
 import abc
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 
@@ -52,6 +52,24 @@ class QueryFilter:
 class ScoredId:
     id: str
     score: float
+    # With leg_ranks: the hit's 1-based rank in the dense and the sparse leg's candidates (None: not
+    # among them, or the leg was not queried).
+    dense_rank: int | None = None
+    sparse_rank: int | None = None
+
+
+def with_leg_ranks(hits: list[ScoredId], *, dense_ids: list[str], sparse_ids: list[str]) -> list[ScoredId]:
+    """`hits` carrying their ranks in the legs' candidate lists (ids in rank order)."""
+    dense = {point_id: rank for rank, point_id in enumerate(dense_ids, 1)}
+    sparse = {point_id: rank for rank, point_id in enumerate(sparse_ids, 1)}
+    return [replace(h, dense_rank=dense.get(h.id), sparse_rank=sparse.get(h.id)) for h in hits]
+
+
+def single_leg_ranks(hits: list[ScoredId], mode: "SearchMode") -> list[ScoredId]:
+    """Hits of a one-leg query, ranked in that leg by their position."""
+    ids = [h.id for h in hits]
+    return with_leg_ranks(hits, dense_ids=ids if mode == SearchMode.DENSE else [],
+                          sparse_ids=ids if mode == SearchMode.SPARSE else [])
 
 
 @dataclass(frozen=True)
@@ -98,8 +116,11 @@ class VectorIndex(abc.ABC):
         limit: int,
         prefetch_limit: int,
         rrf_k: int,
+        leg_ranks: bool = False,
     ) -> list[ScoredId]:
-        """One query: in hybrid mode a dense and a sparse prefetch fused by RRF(k=rrf_k)."""
+        """One query: in hybrid mode a dense and a sparse prefetch of `prefetch_limit` candidates
+        fused by RRF(k=rrf_k). With `leg_ranks` each hit carries its rank in each leg: in hybrid
+        mode the legs run as single-leg queries of `prefetch_limit` in the same batch."""
 
     @abc.abstractmethod
     def count(self, query_filter: QueryFilter | None = None) -> int:

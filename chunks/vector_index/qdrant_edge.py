@@ -23,6 +23,8 @@ from chunks.vector_index.base import (
     VectorIndex,
     VectorPoint,
     VectorStoreUnavailable,
+    single_leg_ranks,
+    with_leg_ranks,
 )
 from chunks.vector_index.payload import (
     DENSE_DATATYPE,
@@ -182,7 +184,8 @@ class EdgeVectorIndex(VectorIndex):
             return None
         return edge.Filter(must=filter_conditions(query_filter, _EdgeConditions))
 
-    def query(self, *, query_filter, dense, sparse_indices, sparse_values, mode, limit, prefetch_limit, rrf_k):
+    def query(self, *, query_filter, dense, sparse_indices, sparse_values, mode, limit, prefetch_limit, rrf_k,
+              leg_ranks=False):
         flt = self._filter(query_filter)
         dense_query = edge.Query.Nearest(list(dense), using="dense") if dense is not None else None
         sparse_query = (
@@ -190,21 +193,26 @@ class EdgeVectorIndex(VectorIndex):
             if sparse_indices is not None
             else None
         )
-        if mode == SearchMode.HYBRID:
-            request = edge.QueryRequest(
-                limit=limit,
-                prefetches=[
-                    edge.Prefetch(limit=prefetch_limit, query=dense_query, filter=flt),
-                    edge.Prefetch(limit=prefetch_limit, query=sparse_query, filter=flt),
-                ],
-                query=edge.Fusion.Rrf(k=rrf_k),
-                filter=flt,
-            )
-        else:
+        if mode != SearchMode.HYBRID:
             leg = dense_query if mode == SearchMode.DENSE else sparse_query
-            request = edge.QueryRequest(limit=limit, query=leg, filter=flt)
-        hits = self._call("query", lambda s: s.query(request))
-        return [ScoredId(id=str(h.id), score=h.score) for h in hits]
+            hits = _scored(self._call("query", lambda s: s.query(edge.QueryRequest(limit=limit, query=leg, filter=flt))))
+            return single_leg_ranks(hits, mode) if leg_ranks else hits
+        fused = edge.QueryRequest(
+            limit=limit,
+            prefetches=[
+                edge.Prefetch(limit=prefetch_limit, query=dense_query, filter=flt),
+                edge.Prefetch(limit=prefetch_limit, query=sparse_query, filter=flt),
+            ],
+            query=edge.Fusion.Rrf(k=rrf_k),
+            filter=flt,
+        )
+        if not leg_ranks:
+            return _scored(self._call("query", lambda s: s.query(fused)))
+        legs = [edge.QueryRequest(limit=prefetch_limit, query=q, filter=flt) for q in (dense_query, sparse_query)]
+        hits, dense_hits, sparse_hits = self._call(
+            "query", lambda s: s.query_batch(edge.QueryBatchRequest([fused, *legs])))
+        return with_leg_ranks(_scored(hits), dense_ids=[str(h.id) for h in dense_hits],
+                              sparse_ids=[str(h.id) for h in sparse_hits])
 
     def count(self, query_filter: QueryFilter | None = None) -> int:
         request = edge.CountRequest(exact=True, filter=self._filter(query_filter))
@@ -244,6 +252,10 @@ class EdgeVectorIndex(VectorIndex):
         except Exception as exc:
             return IndexHealth(ok=False, backend=self.backend_name, detail=str(exc))
         return IndexHealth(ok=True, backend=self.backend_name, detail=str(self.shard_path), points=points)
+
+
+def _scored(hits) -> list[ScoredId]:
+    return [ScoredId(id=str(h.id), score=h.score) for h in hits]
 
 
 class _EdgeConditions:

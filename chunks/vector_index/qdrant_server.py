@@ -15,6 +15,8 @@ from chunks.vector_index.base import (
     VectorIndex,
     VectorPoint,
     VectorStoreUnavailable,
+    single_leg_ranks,
+    with_leg_ranks,
 )
 from chunks.vector_index.payload import (
     DENSE_DATATYPE,
@@ -121,7 +123,8 @@ class ServerVectorIndex(VectorIndex):
     def _filter(self, query_filter: QueryFilter | None):
         return None if query_filter is None else qm.Filter(must=filter_conditions(query_filter, _ServerConditions))
 
-    def query(self, *, query_filter, dense, sparse_indices, sparse_values, mode, limit, prefetch_limit, rrf_k):
+    def query(self, *, query_filter, dense, sparse_indices, sparse_values, mode, limit, prefetch_limit, rrf_k,
+              leg_ranks=False):
         flt = self._filter(query_filter)
         sparse = (
             qm.SparseVector(indices=list(sparse_indices), values=list(sparse_values))
@@ -129,21 +132,29 @@ class ServerVectorIndex(VectorIndex):
             else None
         )
         if mode == SearchMode.HYBRID:
-            kwargs = dict(
+            main = qm.QueryRequest(
                 prefetch=[
                     qm.Prefetch(query=dense, using="dense", limit=prefetch_limit, filter=flt),
                     qm.Prefetch(query=sparse, using="sparse", limit=prefetch_limit, filter=flt),
                 ],
-                query=qm.RrfQuery(rrf=qm.Rrf(k=rrf_k)),
+                query=qm.RrfQuery(rrf=qm.Rrf(k=rrf_k)), filter=flt, limit=limit,
             )
         elif mode == SearchMode.DENSE:
-            kwargs = dict(query=dense, using="dense")
+            main = qm.QueryRequest(query=dense, using="dense", filter=flt, limit=limit)
         else:
-            kwargs = dict(query=sparse, using="sparse")
-        response = self._call(
-            "query", lambda: self.client.query_points(self.collection, query_filter=flt, limit=limit, **kwargs)
-        )
-        return [ScoredId(id=str(p.id), score=p.score) for p in response.points]
+            main = qm.QueryRequest(query=sparse, using="sparse", filter=flt, limit=limit)
+        requests = [main]
+        if leg_ranks and mode == SearchMode.HYBRID:
+            requests += [qm.QueryRequest(query=q, using=name, filter=flt, limit=prefetch_limit)
+                         for name, q in (("dense", dense), ("sparse", sparse))]
+        responses = self._call("query", lambda: self.client.query_batch_points(self.collection, requests=requests))
+        hits = [ScoredId(id=str(p.id), score=p.score) for p in responses[0].points]
+        if not leg_ranks:
+            return hits
+        if mode != SearchMode.HYBRID:
+            return single_leg_ranks(hits, mode)
+        dense_hits, sparse_hits = (response.points for response in responses[1:])
+        return with_leg_ranks(hits, dense_ids=[str(p.id) for p in dense_hits], sparse_ids=[str(p.id) for p in sparse_hits])
 
     def count(self, query_filter: QueryFilter | None = None) -> int:
         flt = self._filter(query_filter)

@@ -106,7 +106,8 @@ def test_login_connect_drive_sync_and_search_in_a_browser(
     first = page.locator("ol.results > li").first
     assert first.locator("strong").inner_text() == "Harbour log"
     assert SENTENCE in first.locator("p.snippet").inner_text()
-    assert first.locator("small").inner_text().startswith("drive")
+    assert first.locator("small.where").inner_text().startswith("drive")
+    assert first.locator("small.why").first.inner_text().startswith("matched words: ")
 
 
 STRICT_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; object-src 'none'"

@@ -2,7 +2,16 @@ from rest_framework import serializers
 
 from chunks.models import Document
 from chunks.vector_index import SearchMode
-from search.services import DEFAULT_MODE, MAX_QUERY_CHARS, MAX_TOP_K, default_top_k
+from search.services import (
+    DEFAULT_MODE,
+    DEFAULT_MORE_PASSAGES,
+    MAX_MORE_PASSAGES,
+    MAX_QUERY_CHARS,
+    MAX_TOP_K,
+    default_top_k,
+)
+
+GROUP_BY_DOCUMENT, NO_GROUPING = "document", "none"
 
 
 class CommaSeparatedList(serializers.ListField):
@@ -18,7 +27,18 @@ class CommaSeparatedList(serializers.ListField):
 
 class SearchRequestSerializer(serializers.Serializer):
     q = serializers.CharField(min_length=1, max_length=MAX_QUERY_CHARS, trim_whitespace=True)
-    top_k = serializers.IntegerField(min_value=1, max_value=MAX_TOP_K, default=default_top_k)
+    group = serializers.ChoiceField(
+        choices=[GROUP_BY_DOCUMENT, NO_GROUPING], default=GROUP_BY_DOCUMENT,
+        help_text="document: one result per document (its best passage and more_passages more), ranked by its "
+        "best chunk, among the SEARCH_GROUP_DEPTH best chunks; none: the top_k best chunks.",
+    )
+    passages = serializers.IntegerField(
+        min_value=0, max_value=MAX_MORE_PASSAGES, default=DEFAULT_MORE_PASSAGES,
+        help_text="group=document: how many more matching passages of each document to return.",
+    )
+    top_k = serializers.IntegerField(
+        min_value=1, max_value=MAX_TOP_K, default=default_top_k, help_text="group=none: how many chunks to return."
+    )
     mode = serializers.ChoiceField(choices=[m.value for m in SearchMode], default=DEFAULT_MODE.value)
     # Document ids are bigint primary keys: larger values cannot name a document.
     document = CommaSeparatedList(
@@ -32,24 +52,46 @@ class SearchRequestSerializer(serializers.Serializer):
     page_size = serializers.IntegerField(min_value=1, max_value=100, default=10)
 
 
-class SearchHitSerializer(serializers.Serializer):
+class PassageSerializer(serializers.Serializer):
     chunk_id = serializers.IntegerField()
-    document_id = serializers.IntegerField()
     score = serializers.FloatField()
+    page = serializers.IntegerField(allow_null=True)
+    ordinal = serializers.IntegerField()
+    snippet = serializers.CharField(help_text="HTML-escaped excerpt; matched terms in <mark>.")
+    text = serializers.CharField()
+    dense_rank = serializers.IntegerField(
+        allow_null=True, help_text="Rank among the dense (meaning) leg's candidates; null: not among them."
+    )
+    sparse_rank = serializers.IntegerField(
+        allow_null=True, help_text="Rank among the sparse (keyword) leg's candidates; null: not among them."
+    )
+    matched_words = serializers.ListField(
+        child=serializers.CharField(), help_text="Words of the text that matched a query term (stemmed, no stop words)."
+    )
+    context_before = serializers.ListField(child=serializers.CharField())
+    context_after = serializers.ListField(child=serializers.CharField())
+
+
+class DocumentFieldsSerializer(serializers.Serializer):
+    document_id = serializers.IntegerField()
     title = serializers.CharField()
     source = serializers.CharField()
     source_id = serializers.CharField()
     mime_type = serializers.CharField()
     url = serializers.CharField(allow_blank=True)
-    page = serializers.IntegerField(allow_null=True)
-    ordinal = serializers.IntegerField()
-    snippet = serializers.CharField(help_text="HTML-escaped excerpt; matched terms in <mark>.")
-    text = serializers.CharField()
-    context_before = serializers.ListField(child=serializers.CharField())
-    context_after = serializers.ListField(child=serializers.CharField())
 
 
-class SearchResponseSerializer(serializers.Serializer):
+class SearchHitSerializer(DocumentFieldsSerializer, PassageSerializer):
+    """A chunk hit (group=none): the passage with its document's fields."""
+
+
+class DocumentResultSerializer(DocumentFieldsSerializer):
+    score = serializers.FloatField(help_text="The score of the document's best chunk.")
+    passage = PassageSerializer(help_text="The document's best matching passage.")
+    more_passages = PassageSerializer(many=True, help_text="Its next matching passages, in rank order.")
+
+
+class _ResponseSerializer(serializers.Serializer):
     query = serializers.CharField()
     mode = serializers.CharField()
     count = serializers.IntegerField()
@@ -57,6 +99,16 @@ class SearchResponseSerializer(serializers.Serializer):
     next_page = serializers.IntegerField(allow_null=True)
     pending_chunks = serializers.IntegerField(help_text="Your chunks not yet searchable (waiting in the outbox).")
     took_ms = serializers.FloatField()
+
+
+class DocumentSearchResponseSerializer(_ResponseSerializer):
+    group = serializers.ChoiceField(choices=[GROUP_BY_DOCUMENT])
+    count = serializers.IntegerField(help_text="Documents found (among the SEARCH_GROUP_DEPTH best chunks).")
+    results = DocumentResultSerializer(many=True)
+
+
+class SearchResponseSerializer(_ResponseSerializer):
+    group = serializers.ChoiceField(choices=[NO_GROUPING])
     results = SearchHitSerializer(many=True)
 
 

@@ -20,7 +20,8 @@ def rank_queries(*, user, queries: dict[str, str], mode: str, depth: int = 100, 
     Document ids are the BEIR ids the corpus was loaded under (its documents' source ids)."""
     runs = {}
     for query_id, text in queries.items():
-        hits = search(user=user, query=text, mode=mode, top_k=depth, rrf_k=rrf_k, index=index, embedder=embedder).hits
+        hits = search(user=user, query=text, mode=mode, top_k=depth, rrf_k=rrf_k, index=index, embedder=embedder,
+                      leg_ranks=False).hits
         runs[query_id] = rank_documents((hit.source_id for hit in hits),
                                         exclude_id=query_id if ignore_identical_ids else None)
         if progress:

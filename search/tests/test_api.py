@@ -20,18 +20,43 @@ def api(make_user):
 def test_search_by_token_returns_paginated_results(api, add_document):
     for i in range(3):
         add_document(api.user, f"Volcano eruption report number {i}.", title=f"Volcano {i}")
-    body = api.get("/api/search/", {"q": "volcano eruption", "top_k": 3, "page_size": 2}).json()
-    assert body["count"] == 3 and len(body["results"]) == 2 and body["next_page"] == 2
-    assert body["results"][0]["title"].startswith("Volcano") and "<mark>" in body["results"][0]["snippet"]
-    second = api.post("/api/search/", {"q": "volcano eruption", "top_k": 3, "page_size": 2, "page": 2}, format="json")
-    assert len(second.json()["results"]) == 1 and second.json()["next_page"] is None
+    body = api.get("/api/search/", {"q": "volcano eruption", "page_size": 2}).json()
+    assert body["group"] == "document" and body["count"] == 3 and len(body["results"]) == 2 and body["next_page"] == 2
+    assert body["results"][0]["title"].startswith("Volcano") and "<mark>" in body["results"][0]["passage"]["snippet"]
+    second = api.post("/api/search/", {"q": "volcano eruption", "page_size": 2, "page": 2}, format="json").json()
+    assert len(second["results"]) == 1 and second["next_page"] is None
+    assert {r["document_id"] for r in body["results"]}.isdisjoint(r["document_id"] for r in second["results"])
+
+
+def test_a_document_is_one_result_with_its_more_passages_and_group_none_lists_chunks(api, add_document, settings):
+    settings.CHUNK_SIZE_TOKENS, settings.CHUNK_OVERLAP_TOKENS = 8, 0
+    add_document(api.user, "Tides rise twice a day. Tides follow the moon. Tides shape the coast.", title="Tides")
+    add_document(api.user, "Rivers carry sand to the sea.", title="Rivers")
+    grouped = api.get("/api/search/", {"q": "tides", "passages": 1}).json()
+    assert [r["title"] for r in grouped["results"]] == ["Tides", "Rivers"] and grouped["count"] == 2
+    tides = grouped["results"][0]
+    assert len(tides["more_passages"]) == 1 and tides["passage"]["score"] >= tides["more_passages"][0]["score"]
+    chunks = api.get("/api/search/", {"q": "tides", "group": "none", "top_k": 3, "page_size": 2}).json()
+    assert chunks["group"] == "none" and chunks["count"] == 3 and chunks["next_page"] == 2
+    assert [r["title"] for r in chunks["results"]] == ["Tides", "Tides"]
+    assert chunks["results"][0]["score"] == tides["passage"]["score"]  # RRF ties may order equal chunks either way
 
 
 def test_the_response_has_exactly_the_documented_fields(api, add_document):
-    from search.api.serializers import SearchHitSerializer, SearchResponseSerializer
+    from search.api.serializers import (
+        DocumentResultSerializer,
+        DocumentSearchResponseSerializer,
+        PassageSerializer,
+        SearchHitSerializer,
+        SearchResponseSerializer,
+    )
 
     add_document(api.user, "Glacier melt measurements.", title="Glacier")
     body = api.get("/api/search/", {"q": "glacier"}).json()
+    assert set(body) == set(DocumentSearchResponseSerializer().fields)
+    assert body["results"] and set(body["results"][0]) == set(DocumentResultSerializer().fields)
+    assert set(body["results"][0]["passage"]) == set(PassageSerializer().fields)
+    body = api.get("/api/search/", {"q": "glacier", "group": "none"}).json()
     assert set(body) == set(SearchResponseSerializer().fields)
     assert body["results"] and set(body["results"][0]) == set(SearchHitSerializer().fields)
 
@@ -39,7 +64,7 @@ def test_the_response_has_exactly_the_documented_fields(api, add_document):
 @pytest.mark.parametrize(
     "params, field",
     [({}, "q"), ({"q": ""}, "q"), ({"q": "x" * 1001}, "q"), ({"q": "a", "top_k": 0}, "top_k"),
-     ({"q": "a", "top_k": 101}, "top_k"), ({"q": "a", "mode": "magic"}, "mode"), ({"q": "a", "source": "fax"}, "source"),
+     ({"q": "a", "top_k": 101}, "top_k"), ({"q": "a", "group": "chunk"}, "group"), ({"q": "a", "passages": 6}, "passages"), ({"q": "a", "mode": "magic"}, "mode"), ({"q": "a", "source": "fax"}, "source"),
      ({"q": "a", "document": str(2**63)}, "document")],
 )
 def test_bad_parameters_are_400_with_field_errors(api, vector_index, params, field):

@@ -51,10 +51,11 @@ def test_1000_random_api_queries_never_return_another_users_chunks(five_users, u
         response = client.get(
             "/api/search/",
             {"q": " ".join(words), "mode": rng.choice(["hybrid", "dense", "sparse"]), "top_k": rng.choice([5, 30, 100]),
-             "page_size": 100},
+             "page_size": 100, "group": rng.choice(["document", "none"]), "passages": 5},
         )
         assert response.status_code == 200, response.content
-        for hit in response.json()["results"]:
+        body = response.json()
+        for hit in body["results"] if body["group"] == "none" else _passages_of(body["results"]):
             assert owner_of_chunk[hit["chunk_id"]] == user.pk, f"{user} got {hit['title']}"
             assert hit["title"].startswith(f"u{five_users.index(user)}-")
             own_results += 1
@@ -78,6 +79,11 @@ def _api_paths():
 
     walk(get_resolver().url_patterns)
     return sorted(p for p in paths if "<" not in p and "(?P" not in p and "\\." not in p)
+
+
+def _passages_of(documents):
+    """Grouped results as chunk hits: each passage with its document's title."""
+    return [{**passage, "title": d["title"]} for d in documents for passage in [d["passage"], *d["more_passages"]]]
 
 
 def test_api_endpoints_refuse_anonymous_access(client, vector_index):

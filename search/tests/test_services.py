@@ -2,7 +2,8 @@ import pytest
 
 from chunks.outbox.drain import drain
 from chunks.outbox.enqueue import delete_document
-from search.services import SearchFilters, highlight, query_terms, search
+from search.highlighting import QueryTerms, highlight
+from search.services import SearchFilters, search
 
 pytestmark = pytest.mark.django_db
 
@@ -82,14 +83,29 @@ def test_neighbouring_context_on_request(make_user, add_document, settings):
     assert "kraken" in hit.text and hit.context_before and hit.context_after
 
 
-def test_highlight_escapes_html_and_marks_terms():
-    snippet = highlight("<b>Cats</b> and dogs & cats", query_terms("cats"))
+def terms(query, embedder):
+    return QueryTerms(query, embedder.sparse_terms)
+
+
+def test_highlight_escapes_html_and_marks_terms(embedder):
+    snippet = highlight("<b>Cats</b> and dogs & cats", terms("cats", embedder))
     assert snippet == "&lt;b&gt;<mark>Cats</mark>&lt;/b&gt; and dogs &amp; <mark>cats</mark>"
 
 
-def test_highlight_marks_whole_words_only_and_treats_terms_literally():
-    assert highlight("Concat cats catalog CAT", {"cat"}) == "Concat cats catalog <mark>CAT</mark>"
-    assert highlight("a.b axb", {"a.b"}) == "<mark>a.b</mark> axb"
+def test_highlight_marks_words_of_the_same_stem_only(embedder):
+    assert highlight("Concat cats catalog CAT", terms("cat", embedder)) == "Concat <mark>cats</mark> catalog <mark>CAT</mark>"
+    text = "Reading a file: the readline module reads files line by line."
+    assert highlight(text, terms("read files with readline", embedder)) == (
+        "<mark>Reading</mark> a <mark>file</mark>: the <mark>readline</mark> module <mark>reads</mark> "
+        "<mark>files</mark> line by line.")
+
+
+def test_stop_words_are_never_highlighted(embedder):
+    query = terms("how will it be, and what is the file for?", embedder)
+    text = "It will be done: the file is what it is for, and how."
+    assert highlight(text, query) == "It will be done: the <mark>file</mark> is what it is for, and how."
+    assert query.matched_words(text) == ["file"]
+    assert highlight(text, terms("the will be", embedder)) == text
 
 
 def test_each_search_is_timed_in_the_latency_histogram(make_user, add_document):

@@ -9,6 +9,20 @@ def test_search_page_renders_results_without_javascript(client, make_user, add_d
     client.force_login(ann)
     html = client.get("/search/", {"q": "glaciers"}).content.decode()
     assert "Glaciers" in html and "<mark>Glaciers</mark>" in html and "<form" in html
+    assert "matched words: glaciers · meaning: rank 1 · keywords: rank 1" in html
+
+
+def test_search_page_lists_each_document_once_with_its_passages_and_pages(client, make_user, add_document, settings):
+    settings.CHUNK_SIZE_TOKENS, settings.CHUNK_OVERLAP_TOKENS = 8, 0
+    ann = make_user("ann")
+    add_document(ann, "Comets have icy cores. Comets grow long tails. Comets orbit the sun.", title="Comets")
+    add_document(ann, "Asteroids are rocky bodies.", title="Asteroids")
+    client.force_login(ann)
+    html = client.get("/search/", {"q": "comets", "top_k": 1}).content.decode()
+    assert html.count("<strong>Comets</strong>") == 1 and 'class="passages"' in html and "Asteroids" not in html
+    assert "2 documents" in html and 'href="?q=comets&amp;top_k=1&amp;page=2"' in html
+    second = client.get("/search/", {"q": "comets", "top_k": 1, "page": 2}).content.decode()
+    assert "Asteroids" in second and "Comets</strong>" not in second and "Previous page" in second
 
 
 def test_search_page_requires_login(client):
