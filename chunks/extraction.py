@@ -31,7 +31,7 @@ class ExtractionError(Exception):
 @dataclass
 class Section:
     """A run of text and where it came from: the page (PDFs), the headings above it, outermost
-    first (Markdown, HTML)."""
+    first (Markdown, HTML, DOCX)."""
 
     text: str
     page: int | None = None
@@ -111,6 +111,7 @@ _HTML_COMMENT_LINE = re.compile(r"^ {0,3}<!--.*-->[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
 _HTML_HEADINGS = ["h1", "h2", "h3", "h4", "h5", "h6"]
+_DOCX_HEADING_STYLE = re.compile(r"^Heading ([1-9])$")  # Word's built-in heading styles
 
 
 class _Outline:
@@ -220,8 +221,17 @@ def _docx(content: bytes) -> ExtractedText:
         document = docx.Document(io.BytesIO(content))
     except Exception as exc:  # python-docx raises many types (KeyError, ValueError, lxml errors)
         raise ExtractionError(f"the DOCX file could not be read (corrupt or unsupported): {exc}") from exc
-    parts = [p.text for p in document.paragraphs]
+    outline = _Outline()
+    for paragraph in document.paragraphs:
+        heading = _DOCX_HEADING_STYLE.match(paragraph.style.name if paragraph.style is not None else "")
+        if heading:
+            outline.heading(int(heading.group(1)), " ".join(paragraph.text.split()))
+        else:
+            outline.text(paragraph.text)
+    # python-docx lists tables apart from the paragraphs, so where one stood is not known: they
+    # come last, under no heading (level 0 closes every open one).
+    outline.heading(0, "")
     for table in document.tables:
         for row in table.rows:
-            parts.append(" | ".join(cell.text.strip() for cell in row.cells if cell.text.strip()))
-    return ExtractedText([Section("\n".join(parts))])
+            outline.text(" | ".join(cell.text.strip() for cell in row.cells if cell.text.strip()))
+    return ExtractedText(outline.done())

@@ -153,6 +153,16 @@ def test_html_sections_carry_their_heading_path():
     ]
 
 
+def test_docx_heading_styles_make_the_heading_path():
+    content = docx_bytes(["Cover note.", (1, "Install"), "Get it first.", (2, "From source"), "Clone it.",
+                          (1, "Usage"), "Run it."])
+    sections = extract_text(content, DOCX_TYPE).sections
+    assert [(s.headings, s.text.strip()) for s in sections] == [
+        ((), "Cover note."), (("Install",), "Get it first."), (("Install", "From source"), "Clone it."),
+        (("Usage",), "Run it."),
+    ]
+
+
 def test_a_chunk_keeps_to_one_heading_path(embedder):
     chunks = chunk_text(extract_text(MARKDOWN_OUTLINE.encode(), "text/markdown"), tokenizer=embedder, size=200,
                         overlap=20)
