@@ -1,5 +1,6 @@
 """Split extracted text into chunks of at most `size` tokens of the embedding model's tokenizer,
-with `overlap` tokens carried over, cutting at paragraph and sentence boundaries where possible."""
+with `overlap` tokens carried over, cutting at paragraph and sentence boundaries where possible.
+A chunk stays under one heading path: a new section heading starts a new chunk."""
 import re
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ class TextChunk:
     text: str
     page: int | None
     page_end: int | None
+    headings: tuple[str, ...] = ()
 
 
 @dataclass
@@ -24,6 +26,7 @@ class _Unit:
     tokens: int
     page: int | None
     paragraph_start: bool
+    headings: tuple[str, ...] = ()
 
 
 def chunk_text(extracted: ExtractedText, *, tokenizer: Embedder, size: int, overlap: int) -> list[TextChunk]:
@@ -35,7 +38,10 @@ def chunk_text(extracted: ExtractedText, *, tokenizer: Embedder, size: int, over
     current: list[_Unit] = []
     current_tokens = 0
     for unit in units:
-        if current and current_tokens + unit.tokens > size:
+        if current and unit.headings != current[0].headings:
+            chunks.append(_join(current))
+            current, current_tokens = [], 0
+        elif current and current_tokens + unit.tokens > size:
             chunks.append(_join(current))
             current = _overlap_tail(current, overlap, room=size - unit.tokens)
             current_tokens = sum(u.tokens for u in current)
@@ -62,7 +68,8 @@ def _units(extracted, *, tokenizer, size):
                 for start in range(0, max(len(offsets), 1), size):
                     piece = offsets[start : start + size]
                     text = sentence[piece[0][0] : piece[-1][1]] if piece else sentence
-                    yield _Unit(text=text, tokens=len(piece), page=section.page, paragraph_start=first)
+                    yield _Unit(text=text, tokens=len(piece), page=section.page, paragraph_start=first,
+                                headings=section.headings)
                     first = False
 
 
@@ -83,4 +90,4 @@ def _join(units) -> TextChunk:
         if text:
             text += "\n\n" if unit.paragraph_start else " "
         text += unit.text
-    return TextChunk(text=text, page=units[0].page, page_end=units[-1].page)
+    return TextChunk(text=text, page=units[0].page, page_end=units[-1].page, headings=units[0].headings)

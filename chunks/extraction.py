@@ -30,10 +30,12 @@ class ExtractionError(Exception):
 
 @dataclass
 class Section:
-    """A run of text and where it came from (page number for PDFs)."""
+    """A run of text and where it came from: the page (PDFs), the headings above it, outermost
+    first (Markdown, HTML, DOCX)."""
 
     text: str
     page: int | None = None
+    headings: tuple[str, ...] = ()
 
 
 @dataclass
@@ -67,11 +69,11 @@ def extract_text(content: bytes, mime_type: str) -> ExtractedText:
     elif mime_type == DOCX_TYPE:
         result = _docx(content)
     elif mime_type in HTML_TYPES:
-        result = ExtractedText([Section(_html(decode_text(content)))])
+        result = ExtractedText(_html(decode_text(content)))
     elif mime_type in CSV_TYPES:
         result = ExtractedText([Section(_csv(decode_text(content), mime_type))])
     elif mime_type in MARKDOWN_TYPES:
-        result = ExtractedText([Section(_markdown(decode_text(content)))])
+        result = ExtractedText(_markdown(decode_text(content)))
     elif mime_type in PLAIN_TYPES or mime_type.startswith("text/"):
         result = ExtractedText([Section(decode_text(content))])
     else:
@@ -107,30 +109,72 @@ def decode_text(content: bytes) -> str:
 _LINK_REFERENCE = re.compile(r"""^ {0,3}\[[^\]\n]+\]:[ \t]*\S+(?:[ \t]+(?:"[^"\n]*"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*$""")
 _HTML_COMMENT_LINE = re.compile(r"^ {0,3}<!--.*-->[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
+_HTML_HEADINGS = ["h1", "h2", "h3", "h4", "h5", "h6"]
+_DOCX_HEADING_STYLE = re.compile(r"^Heading ([1-9])$")  # Word's built-in heading styles
 
 
-def _markdown(text: str) -> str:
-    kept, fence = [], None
+class _Outline:
+    """Cuts a document into sections at its headings: each section's text, under the path of the
+    headings above it (a heading of level n replaces those of level n and deeper)."""
+
+    def __init__(self):
+        self.sections: list[Section] = []
+        self._path: list[tuple[int, str]] = []
+        self._lines: list[str] = []
+
+    def heading(self, level: int, title: str) -> None:
+        self._flush()
+        while self._path and self._path[-1][0] >= level:
+            self._path.pop()
+        if title:
+            self._path.append((level, title))
+
+    def text(self, line: str) -> None:
+        self._lines.append(line)
+
+    def done(self) -> list[Section]:
+        self._flush()
+        return self.sections or [Section("")]
+
+    def _flush(self) -> None:
+        if any(line.strip() for line in self._lines):
+            self.sections.append(Section("\n".join(self._lines), headings=tuple(t for _, t in self._path)))
+        self._lines = []
+
+
+def _markdown(text: str) -> list[Section]:
+    outline, fence = _Outline(), None
     for line in text.splitlines():
         opened = _FENCE.match(line)
+        heading = _ATX_HEADING.match(line) if fence is None else None
         if fence is None and opened:
             fence = opened.group(1)
         elif fence is not None and opened and opened.group(1).startswith(fence[0] * len(fence)):
             fence = None
+        elif heading:
+            outline.heading(len(heading.group(1)), heading.group(2).strip())
+            continue
         elif fence is None and (_LINK_REFERENCE.match(line) or _HTML_COMMENT_LINE.match(line)):
             continue
-        kept.append(line)
-    return "\n".join(kept)
+        outline.text(line)
+    return outline.done()
 
 
-def _html(text: str) -> str:
-    from bs4 import BeautifulSoup
+def _html(text: str) -> list[Section]:
+    from bs4 import BeautifulSoup, CData, NavigableString, Tag
 
     soup = BeautifulSoup(text, "html.parser")
     # Navigation menus repeat on every page of a site and say nothing about this one.
     for tag in soup(["script", "style", "noscript", "template", "nav"]):
         tag.decompose()
-    return soup.get_text("\n")
+    outline = _Outline()
+    for element in soup.descendants:
+        if isinstance(element, Tag) and element.name in _HTML_HEADINGS:
+            outline.heading(int(element.name[1]), " ".join(element.get_text(" ").split()))
+        elif type(element) in (NavigableString, CData) and element.find_parent(_HTML_HEADINGS) is None:
+            outline.text(str(element))
+    return outline.done()
 
 
 def _csv(text: str, mime_type: str) -> str:
@@ -177,8 +221,17 @@ def _docx(content: bytes) -> ExtractedText:
         document = docx.Document(io.BytesIO(content))
     except Exception as exc:  # python-docx raises many types (KeyError, ValueError, lxml errors)
         raise ExtractionError(f"the DOCX file could not be read (corrupt or unsupported): {exc}") from exc
-    parts = [p.text for p in document.paragraphs]
+    outline = _Outline()
+    for paragraph in document.paragraphs:
+        heading = _DOCX_HEADING_STYLE.match(paragraph.style.name if paragraph.style is not None else "")
+        if heading:
+            outline.heading(int(heading.group(1)), " ".join(paragraph.text.split()))
+        else:
+            outline.text(paragraph.text)
+    # python-docx lists tables apart from the paragraphs, so where one stood is not known: they
+    # come last, under no heading (level 0 closes every open one).
+    outline.heading(0, "")
     for table in document.tables:
         for row in table.rows:
-            parts.append(" | ".join(cell.text.strip() for cell in row.cells if cell.text.strip()))
-    return ExtractedText([Section("\n".join(parts))])
+            outline.text(" | ".join(cell.text.strip() for cell in row.cells if cell.text.strip()))
+    return ExtractedText(outline.done())

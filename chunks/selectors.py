@@ -1,5 +1,7 @@
 """Shared reads of documents and chunks: what the documents page, the API, search and the Drive
 pages show. (The outbox's own numbers are chunks.outbox.stats.)"""
+from dataclasses import dataclass
+
 from django.db.models import Count, Q, Sum
 
 from chunks.models import Chunk, Document, IndexCheck, SyncStatus
@@ -11,6 +13,25 @@ def documents_with_counts(user):
         chunk_count=Count("chunks"),
         pending_count=Count("chunks", filter=Q(chunks__sync_status=SyncStatus.PENDING)),
     )
+
+
+@dataclass(frozen=True)
+class LibraryCounts:
+    documents: int
+    failed_documents: int
+    chunks_searchable: int  # SYNCED: in the vector store
+    chunks_waiting: int  # PENDING: in the outbox, not yet searchable
+
+
+def library_counts(user) -> LibraryCounts:
+    """The user's documents and chunks in a few numbers (the home page)."""
+    documents = Document.objects.filter(owner=user).aggregate(
+        total=Count("id"), failed=Count("id", filter=Q(state=Document.State.FAILED)))
+    chunks = Chunk.objects.filter(owner=user).aggregate(
+        searchable=Count("id", filter=Q(sync_status=SyncStatus.SYNCED)),
+        waiting=Count("id", filter=Q(sync_status=SyncStatus.PENDING)))
+    return LibraryCounts(documents=documents["total"], failed_documents=documents["failed"],
+                         chunks_searchable=chunks["searchable"], chunks_waiting=chunks["waiting"])
 
 
 def filtered_documents(user, *, state: str | None = None, source: str | None = None, title: str | None = None):

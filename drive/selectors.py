@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from chunks.models import Document
 from chunks.selectors import pending_chunk_count
-from drive.models import SyncItem, SyncRun
+from drive.models import DriveConnection, SyncItem, SyncRun
 
 RATE_WINDOW = timedelta(minutes=5)  # the ETA follows the rate of the last few minutes
 
@@ -87,6 +87,12 @@ class SyncProgress:
         minutes = max(1, round(self.eta_seconds / 60))
         when = f"about {minutes} min" if minutes < 90 else f"about {minutes / 60:.1f} h"
         return ("at least " if self.eta_is_lower_bound else "") + when
+
+
+def drive_status(user) -> tuple[DriveConnection | None, SyncProgress | None]:
+    """The user's Drive connection and its sync progress; (None, None) when Drive is not connected."""
+    connection = DriveConnection.objects.filter(user=user).first()
+    return connection, sync_progress(connection) if connection else None
 
 
 def _hhmm(value: datetime | None) -> str:

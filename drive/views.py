@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from drive.auth import NOT_CONFIGURED_MESSAGE, allow_connect_form, drive_is_configured
 from drive.models import DriveConnection
-from drive.selectors import failed_drive_documents, sync_progress
+from drive.selectors import drive_status, failed_drive_documents, sync_progress
 from drive.services.connection import disconnect
 from drive.services.folders import folders_for_picker
 from drive.services.runs import active_run
@@ -17,9 +17,8 @@ from drive.tasks import request_sync
 
 @login_required
 def drive_page(request):
-    connection = DriveConnection.objects.filter(user=request.user).first()
+    connection, progress = drive_status(request.user)
     failed = failed_drive_documents(request.user)
-    progress = sync_progress(connection) if connection else None
     context = {"connection": connection, "failed_documents": failed, "progress": progress,
                "drive_not_configured": "" if drive_is_configured() else NOT_CONFIGURED_MESSAGE}
     return allow_connect_form(render(request, "drive/drive.html", context))

@@ -63,12 +63,14 @@ def make_chunks(n: int, *, owner_name: str = "ann", documents: int = 1, dim: int
     return docs
 
 
-def add_text_document(owner, text: str, *, title: str = "Doc", source_id: str | None = None, drain_now: bool = True,
-                      source: str = Document.Source.UPLOAD, **fields) -> Document:
-    """Ingest a text document for `owner` (the real models); pushed to the process-wide vector
-    index unless `drain_now` is False."""
+def add_text_document(owner, text: str | bytes, *, title: str = "Doc", source_id: str | None = None,
+                      drain_now: bool = True, source: str = Document.Source.UPLOAD, mime_type: str = "text/plain",
+                      **fields) -> Document:
+    """Ingest a document for `owner` (the real models; text, or the file's bytes of `mime_type`);
+    pushed to the process-wide vector index unless `drain_now` is False."""
+    content = text.encode() if isinstance(text, str) else text
     document = ingest_content(owner=owner, source=source, source_id=source_id or title, title=title,
-                              mime_type="text/plain", content=text.encode(), **fields)
+                              mime_type=mime_type, content=content, **fields)
     if drain_now:
         drain()
     return document

@@ -2,10 +2,17 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
+from chunks.selectors import library_counts
+from drive.selectors import drive_status
+from search.services import MAX_QUERY_CHARS
+
 
 @login_required
 def home(request):
-    return render(request, "home.html")
+    connection, progress = drive_status(request.user)
+    context = {"counts": library_counts(request.user), "connection": connection, "progress": progress,
+               "max_query_chars": MAX_QUERY_CHARS}
+    return render(request, "home.html", context)
 
 
 def locked_out(request, original_response=None, credentials=None):

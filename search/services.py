@@ -52,6 +52,8 @@ class SearchHit:
     url: str
     page: int | None
     ordinal: int
+    headings: list[str] = field(default_factory=list)  # the section's heading path, outermost first
+    link: str = ""  # the original, at the passage's page where it has one ("#page=N")
     # Ranks among each leg's candidates (None: not among them); the words of text the query matched.
     dense_rank: int | None = None
     sparse_rank: int | None = None
@@ -214,6 +216,8 @@ def _read_hits(user, scored):
                 url=url,
                 page=metadata.get("page"),
                 ordinal=ordinal,
+                headings=metadata.get("headings") or [],
+                link=f"{url}#page={metadata['page']}" if url and metadata.get("page") else url,
                 dense_rank=s.dense_rank,
                 sparse_rank=s.sparse_rank,
             )

@@ -80,7 +80,7 @@ class PreparedDocument:
 
     @property
     def texts(self) -> list[str]:
-        return [embedding_text(self.item.title[:1024], piece.text) for piece in self.pieces]
+        return [embedding_text(self.item.title[:1024], piece.text, piece.headings) for piece in self.pieces]
 
     @property
     def needs_vectors(self) -> bool:
@@ -179,14 +179,22 @@ def _document(item: IngestItem) -> Document:
 
 def _chunk(document: Document, ordinal: int, piece: TextChunk, vector) -> Chunk:
     return Chunk(document=document, owner_id=document.owner_id, ordinal=ordinal, text=piece.text,
-                 metadata={"title": document.title, "page": piece.page, "page_end": piece.page_end},
+                 metadata={"title": document.title, "page": piece.page, "page_end": piece.page_end,
+                           "headings": list(piece.headings)},
                  dense_vector=vector["dense"], sparse_indices=vector["sparse"]["indices"],
                  sparse_values=vector["sparse"]["values"])
 
 
-def embedding_text(title: str, text: str) -> str:
-    """What is embedded for a chunk: its document's title gives short chunks their context."""
-    return f"{title}\n{text}" if title else text
+def embedding_text(title: str, text: str, headings=()) -> str:
+    """What is embedded for a chunk: its document's title and the headings above it ("Guide ›
+    Install › From source") give its passage the context a reader sees around it."""
+    where = " › ".join(part for part in (title, *headings) if part)
+    return f"{where}\n{text}" if where else text
+
+
+def stored_embedding_text(chunk: Chunk) -> str:
+    """embedding_text of a stored chunk, from its metadata (re-embedding without the source)."""
+    return embedding_text(chunk.metadata.get("title", ""), chunk.text, chunk.metadata.get("headings") or ())
 
 
 def ingest_stored_document(*, document_id: int, force: bool = False) -> Document | None:

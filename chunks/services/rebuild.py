@@ -8,7 +8,7 @@ import time
 from chunks.embedding import Embedder, get_embedder
 from chunks.models import Chunk, SyncStatus, VectorDeletion
 from chunks.outbox.drain import DrainResult, drain
-from chunks.services.ingestion import embedding_text
+from chunks.services.ingestion import stored_embedding_text
 from chunks.vector_index import VectorIndex, get_vector_index
 
 
@@ -21,7 +21,7 @@ def reembed_chunks(*, chunks, embedder: Embedder | None = None, batch_size=256, 
         batch = list(chunks.filter(id__gt=last_id).order_by("id").only("id", "text", "metadata")[:batch_size])
         if not batch:
             return done
-        texts = [embedding_text(c.metadata.get("title", ""), c.text) for c in batch]
+        texts = [stored_embedding_text(c) for c in batch]
         for chunk, embedded in zip(batch, embedder.embed_documents(texts)):
             chunk.dense_vector = embedded["dense"]
             chunk.sparse_indices = embedded["sparse"]["indices"]
@@ -46,7 +46,7 @@ def embedding_rate(*, embedder: Embedder | None = None, sample=32) -> float:
     chunks = list(Chunk.objects.order_by("-id").only("text", "metadata")[:sample])
     if not chunks:
         return 0.0
-    texts = [embedding_text(c.metadata.get("title", ""), c.text) for c in chunks]
+    texts = [stored_embedding_text(c) for c in chunks]
     embedder.embed_documents(texts[:2])  # the first call pays for warming up, not the rate
     started = time.perf_counter()
     embedder.embed_documents(texts)

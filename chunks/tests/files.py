@@ -4,11 +4,15 @@ import zipfile
 
 
 def docx_bytes(paragraphs):
+    """A DOCX of `paragraphs`: each a text, or (level, text) for a heading of that level."""
     import docx
 
     document = docx.Document()
-    for text in paragraphs:
-        document.add_paragraph(text)
+    for paragraph in paragraphs:
+        if isinstance(paragraph, tuple):
+            document.add_heading(paragraph[1], level=paragraph[0])
+        else:
+            document.add_paragraph(paragraph)
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()

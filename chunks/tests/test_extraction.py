@@ -11,7 +11,8 @@ def text_of(content, mime):
 
 def test_plain_markdown_and_odd_encodings():
     assert "naïve café" in text_of("naïve café".encode("utf-8"), "text/plain")
-    assert "# Title" in text_of(b"# Title\n\nBody", "text/markdown")
+    [section] = extract_text(b"# Title\n\nBody", "text/markdown").sections
+    assert section.headings == ("Title",) and section.text.strip() == "Body"  # the heading is its path
     latin1 = "Der Bär aß Käse und Brötchen, während die Sonne schien über München.".encode("latin-1")
     assert "Bär" in text_of(latin1, "text/plain")
     assert "hello" in text_of("hello".encode("utf-16"), "text/plain")
@@ -19,7 +20,7 @@ def test_plain_markdown_and_odd_encodings():
 
 def test_html_drops_scripts_and_tags():
     text = text_of(b"<html><script>var x=1;</script><body><h1>Head</h1><p>Para <b>bold</b></p></body></html>", "text/html")
-    assert "Head" in text and "bold" in text and "var x" not in text and "<p>" not in text
+    assert "bold" in text and "var x" not in text and "<p>" not in text
 
 
 def test_html_navigation_is_not_content():
@@ -93,3 +94,80 @@ def test_oversized_file_is_refused_before_parsing(settings):
     settings.INGEST_MAX_FILE_BYTES = 1000
     with pytest.raises(ExtractionError, match="over the limit"):
         extract_text(b"a" * 1001, "text/plain")
+
+
+MARKDOWN_OUTLINE = """Intro before any heading.
+
+# Install
+
+Get it first.
+
+## From source
+
+Clone the repository.
+
+```sh
+# not a heading: a comment in a code block
+make
+```
+
+### Tests ###
+
+Run them.
+
+## From packages
+
+Use apt.
+
+# Usage
+
+Run it.
+"""
+
+
+def test_markdown_sections_carry_their_heading_path():
+    sections = extract_text(MARKDOWN_OUTLINE.encode(), "text/markdown").sections
+    assert [(s.headings, s.text.split()[0]) for s in sections] == [
+        ((), "Intro"), (("Install",), "Get"), (("Install", "From source"), "Clone"),
+        (("Install", "From source", "Tests"), "Run"), (("Install", "From packages"), "Use"), (("Usage",), "Run"),
+    ]
+    assert "# not a heading" in sections[2].text and "make" in sections[2].text
+    assert not any("#" in h for s in sections for h in s.headings)
+
+
+HTML_OUTLINE = b"""<html><head><title>Guide</title></head><body>
+<nav><h2>Site menu</h2></nav>
+<h1>Install</h1><p>Get it first.</p>
+<section><h2>From <em>source</em></h2><p>Clone the repository.</p>
+<h4>Tests</h4><p>Run them.</p></section>
+<h2>From packages</h2><p>Use apt.</p>
+<h1>Usage</h1><div><p>Run it.</p></div>
+</body></html>"""
+
+
+def test_html_sections_carry_their_heading_path():
+    sections = extract_text(HTML_OUTLINE, "text/html").sections
+    assert [(s.headings, s.text.split()[0]) for s in sections] == [
+        ((), "Guide"), (("Install",), "Get"), (("Install", "From source"), "Clone"),
+        (("Install", "From source", "Tests"), "Run"), (("Install", "From packages"), "Use"), (("Usage",), "Run"),
+    ]
+
+
+def test_docx_heading_styles_make_the_heading_path():
+    content = docx_bytes(["Cover note.", (1, "Install"), "Get it first.", (2, "From source"), "Clone it.",
+                          (1, "Usage"), "Run it."])
+    sections = extract_text(content, DOCX_TYPE).sections
+    assert [(s.headings, s.text.strip()) for s in sections] == [
+        ((), "Cover note."), (("Install",), "Get it first."), (("Install", "From source"), "Clone it."),
+        (("Usage",), "Run it."),
+    ]
+
+
+def test_a_chunk_keeps_to_one_heading_path(embedder):
+    chunks = chunk_text(extract_text(MARKDOWN_OUTLINE.encode(), "text/markdown"), tokenizer=embedder, size=200,
+                        overlap=20)
+    assert [c.headings for c in chunks] == [
+        (), ("Install",), ("Install", "From source"), ("Install", "From source", "Tests"),
+        ("Install", "From packages"), ("Usage",),
+    ]
+    assert chunks[2].text.startswith("Clone the repository.") and "Get it first" not in chunks[2].text

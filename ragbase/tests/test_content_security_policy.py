@@ -68,6 +68,7 @@ def test_user_pages_have_the_policy_and_no_inline_code(client, drive_user, djang
         assert_strict(client.get(url), url)
     client.force_login(django_user_model.objects.create_user("newcomer"))
     assert_strict(client.get("/drive/"), "/drive/ (not connected)")
+    assert_strict(client.get("/"), "/ (not connected)")
     client.force_login(drive_user)
     for url in ["/", "/documents/", "/search/", "/drive/", "/drive/folders/", "/api/docs/"]:
         assert_strict(client.get(url), url)

@@ -56,6 +56,13 @@ class PassageSerializer(serializers.Serializer):
     chunk_id = serializers.IntegerField()
     score = serializers.FloatField()
     page = serializers.IntegerField(allow_null=True)
+    headings = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The headings above the passage, outermost first (Markdown, HTML); empty where the document has none.",
+    )
+    link = serializers.CharField(
+        allow_blank=True, help_text="The original at the passage's page (url#page=N for PDFs); blank without a url."
+    )
     ordinal = serializers.IntegerField()
     snippet = serializers.CharField(help_text="HTML-escaped excerpt; matched terms in <mark>.")
     text = serializers.CharField()

@@ -26,8 +26,8 @@ RESPONSES = {
 
 def _passage(hit) -> dict:
     return {
-        "chunk_id": hit.chunk_id, "score": hit.score, "page": hit.page, "ordinal": hit.ordinal, "snippet": hit.snippet,
-        "text": hit.text, "dense_rank": hit.dense_rank, "sparse_rank": hit.sparse_rank,
+        "chunk_id": hit.chunk_id, "score": hit.score, "page": hit.page, "headings": hit.headings, "link": hit.link,
+        "ordinal": hit.ordinal, "snippet": hit.snippet, "text": hit.text, "dense_rank": hit.dense_rank, "sparse_rank": hit.sparse_rank,
         "matched_words": hit.matched_words, "context_before": hit.context_before, "context_after": hit.context_after,
     }
 
