@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 class DocumentResult:
     """One document of the results: `best` is its highest-ranked chunk hit, `more` its next ones."""
 
-    best: object  # search.services.SearchHit
+    best: object  # anything with a document_id: a SearchHit, or the store's ScoredId before rows are read
     more: list = field(default_factory=list)
 
     @property

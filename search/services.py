@@ -124,18 +124,25 @@ def search_documents(
     started = time.perf_counter()
     mode = SearchMode(mode)
     page_size = page_size or default_top_k()
-    hits, dropped = _ranked_hits(
+    scored = _scored(
         user=user, query=query, mode=mode, limit=settings.SEARCH_GROUP_DEPTH, filters=filters, rrf_k=rrf_k,
         prefetch_limit=prefetch_limit, index=index, embedder=embedder, leg_ranks=True,
     )
-    documents = group_by_document(hits, more_passages=more_passages)
     first = (page - 1) * page_size
-    shown = documents[first : first + page_size]
-    _complete([p for d in shown for p in d.passages], query=query, embedder=embedder, context_chunks=context_chunks)
+    # Grouped by the hits' payload document first, so only the passages on this page are read.
+    documents = group_by_document(scored, more_passages=more_passages)
+    hits, dropped = _read_hits(user, [p for d in documents[first : first + page_size] for p in d.passages])
+    if dropped or any(s.document_id is None for s in scored):
+        # A point whose chunk is gone (waiting in the outbox for deletion) must not leave a hole in
+        # the page: group the candidates that still have rows instead.
+        hits, dropped = _read_hits(user, scored)
+        documents = group_by_document(hits, more_passages=more_passages)
+        hits = [p for d in documents[first : first + page_size] for p in d.passages]
+    _complete(hits, query=query, embedder=embedder, context_chunks=context_chunks)
     return DocumentSearchResult(
         query=query,
         mode=mode.value,
-        documents=shown,
+        documents=group_by_document(hits, more_passages=more_passages),
         count=len(documents),
         page=page,
         next_page=page + 1 if first + page_size < len(documents) else None,
@@ -145,12 +152,17 @@ def search_documents(
     )
 
 
-def _ranked_hits(*, user, query, mode, limit, filters, rrf_k, prefetch_limit, index, embedder, leg_ranks):
-    """The caller's `limit` best chunks as hits in rank order (no snippets yet), and how many of
-    the store's hits had no chunk row any more."""
+def _ranked_hits(*, user, **options):
+    """The caller's best chunks as hits in rank order (no snippets yet), and how many of the
+    store's hits had no chunk row any more."""
+    return _read_hits(user, _scored(user=user, **options))
+
+
+def _scored(*, user, query, mode, limit, filters, rrf_k, prefetch_limit, index, embedder, leg_ranks):
+    """The store's `limit` best points for the caller, in rank order."""
     filters = filters or SearchFilters()
     embedded = (embedder or get_embedder()).embed_query(query)
-    scored = ensure_index_ready(index).query(
+    return ensure_index_ready(index).query(
         query_filter=QueryFilter(
             owner_id=user.pk,
             document_ids=filters.document_ids,
@@ -167,11 +179,6 @@ def _ranked_hits(*, user, query, mode, limit, filters, rrf_k, prefetch_limit, in
         rrf_k=settings.SEARCH_RRF_K if rrf_k is None else rrf_k,
         leg_ranks=leg_ranks,
     )
-    hits, dropped = _read_hits(user, scored)
-    if dropped:
-        # Points whose chunks are gone (deleted, re-chunked) wait in the outbox for deletion.
-        logger.info("search dropped %d hits whose chunks no longer exist", dropped)
-    return hits, dropped
 
 
 def _observe(mode, started) -> float:
@@ -222,6 +229,9 @@ def _read_hits(user, scored):
                 sparse_rank=s.sparse_rank,
             )
         )
+    if len(hits) < len(scored):
+        # Points whose chunks are gone (deleted, re-chunked) wait in the outbox for deletion.
+        logger.info("search dropped %d hits whose chunks no longer exist", len(scored) - len(hits))
     return hits, len(scored) - len(hits)
 
 

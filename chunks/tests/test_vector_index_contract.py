@@ -95,6 +95,17 @@ def test_hybrid_fuses_both_legs(index):
     assert ids(hybrid) == {dense_only.id, sparse_only.id}
 
 
+def test_every_hit_carries_its_document_in_every_mode(index):
+    points = [point(document=d) for d in (4, 4, 9)]
+    index.upsert(points)
+    documents = {p.id: p.payload["document_id"] for p in points}
+    for mode in SearchMode:
+        for leg_ranks in (False, True):
+            hits = index.query(query_filter=QueryFilter(owner_id=1), dense=unit([1.0] * DIM), sparse_indices=[1],
+                               sparse_values=[1.0], mode=mode, limit=10, prefetch_limit=10, rrf_k=60, leg_ranks=leg_ranks)
+            assert {h.id: h.document_id for h in hits} == documents
+
+
 def test_leg_ranks_are_the_ranks_of_single_leg_queries_of_the_prefetch_depth(index):
     random.seed(3)
     # Sparse terms 1-3 in some points only: some hits are in one leg and not the other.

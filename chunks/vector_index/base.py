@@ -52,6 +52,7 @@ class QueryFilter:
 class ScoredId:
     id: str
     score: float
+    document_id: int | None = None  # the point's payload document_id (what results are grouped by)
     # With leg_ranks: the hit's 1-based rank in the dense and the sparse leg's candidates (None: not
     # among them, or the leg was not queried).
     dense_rank: int | None = None

@@ -17,6 +17,10 @@ PAYLOAD_INDEXES = {
     "modified_at": "float",
 }
 
+# The payload a query hit carries back: its document, so results can be grouped before any chunk
+# row is read (a page reads only the passages it shows).
+HIT_PAYLOAD = ["document_id"]
+
 
 def recorded_spec_problem(recorded: dict, *, dense_dim: int, model_id: str) -> str:
     """Why a collection recorded with `recorded` cannot take these vectors ("" when it can)."""

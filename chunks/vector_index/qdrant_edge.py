@@ -28,6 +28,7 @@ from chunks.vector_index.base import (
 )
 from chunks.vector_index.payload import (
     DENSE_DATATYPE,
+    HIT_PAYLOAD,
     PAYLOAD_INDEXES,
     filter_conditions,
     recorded_spec_problem,
@@ -195,7 +196,8 @@ class EdgeVectorIndex(VectorIndex):
         )
         if mode != SearchMode.HYBRID:
             leg = dense_query if mode == SearchMode.DENSE else sparse_query
-            hits = _scored(self._call("query", lambda s: s.query(edge.QueryRequest(limit=limit, query=leg, filter=flt))))
+            hits = _scored(self._call("query", lambda s: s.query(
+                edge.QueryRequest(limit=limit, query=leg, filter=flt, with_payload=HIT_PAYLOAD))))
             return single_leg_ranks(hits, mode) if leg_ranks else hits
         fused = edge.QueryRequest(
             limit=limit,
@@ -205,6 +207,7 @@ class EdgeVectorIndex(VectorIndex):
             ],
             query=edge.Fusion.Rrf(k=rrf_k),
             filter=flt,
+            with_payload=HIT_PAYLOAD,
         )
         if not leg_ranks:
             return _scored(self._call("query", lambda s: s.query(fused)))
@@ -255,7 +258,7 @@ class EdgeVectorIndex(VectorIndex):
 
 
 def _scored(hits) -> list[ScoredId]:
-    return [ScoredId(id=str(h.id), score=h.score) for h in hits]
+    return [ScoredId(id=str(h.id), score=h.score, document_id=h.payload.get("document_id")) for h in hits]
 
 
 class _EdgeConditions:

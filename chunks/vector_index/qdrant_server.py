@@ -20,6 +20,7 @@ from chunks.vector_index.base import (
 )
 from chunks.vector_index.payload import (
     DENSE_DATATYPE,
+    HIT_PAYLOAD,
     PAYLOAD_INDEXES,
     filter_conditions,
     recorded_spec_problem,
@@ -137,18 +138,19 @@ class ServerVectorIndex(VectorIndex):
                     qm.Prefetch(query=dense, using="dense", limit=prefetch_limit, filter=flt),
                     qm.Prefetch(query=sparse, using="sparse", limit=prefetch_limit, filter=flt),
                 ],
-                query=qm.RrfQuery(rrf=qm.Rrf(k=rrf_k)), filter=flt, limit=limit,
+                query=qm.RrfQuery(rrf=qm.Rrf(k=rrf_k)), filter=flt, limit=limit, with_payload=HIT_PAYLOAD,
             )
         elif mode == SearchMode.DENSE:
-            main = qm.QueryRequest(query=dense, using="dense", filter=flt, limit=limit)
+            main = qm.QueryRequest(query=dense, using="dense", filter=flt, limit=limit, with_payload=HIT_PAYLOAD)
         else:
-            main = qm.QueryRequest(query=sparse, using="sparse", filter=flt, limit=limit)
+            main = qm.QueryRequest(query=sparse, using="sparse", filter=flt, limit=limit, with_payload=HIT_PAYLOAD)
         requests = [main]
         if leg_ranks and mode == SearchMode.HYBRID:
             requests += [qm.QueryRequest(query=q, using=name, filter=flt, limit=prefetch_limit)
                          for name, q in (("dense", dense), ("sparse", sparse))]
         responses = self._call("query", lambda: self.client.query_batch_points(self.collection, requests=requests))
-        hits = [ScoredId(id=str(p.id), score=p.score) for p in responses[0].points]
+        hits = [ScoredId(id=str(p.id), score=p.score, document_id=(p.payload or {}).get("document_id"))
+                for p in responses[0].points]
         if not leg_ranks:
             return hits
         if mode != SearchMode.HYBRID:

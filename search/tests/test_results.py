@@ -52,6 +52,31 @@ def test_pages_of_documents_never_repeat_a_document(volcano_notes):
     assert search_documents(user=volcano_notes, query="volcano eruption", page=3, page_size=3).documents == []
 
 
+def test_a_page_reads_only_the_passages_it_shows(volcano_notes, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        result = search_documents(user=volcano_notes, query="volcano eruption", page_size=2, more_passages=1)
+    shown = [p.chunk_id for d in result.documents for p in d.passages]
+    read = next(q["sql"] for q in queries.captured_queries if '"chunks_chunk"."text"' in q["sql"])
+    assert len(shown) == 4 and read.count("::uuid") == len(shown)
+    assert result.count == len(VOLCANO_NOTES)
+
+
+def test_a_point_whose_chunk_is_gone_leaves_no_hole_in_the_page(volcano_notes):
+    from chunks.models import Chunk
+
+    before = search_documents(user=volcano_notes, query="volcano eruption", page_size=2, more_passages=1)
+    gone = before.documents[0].best
+    # The row goes, the point stays (as when a delete still waits in the outbox).
+    Chunk.objects.filter(pk=gone.chunk_id).delete()
+    after = search_documents(user=volcano_notes, query="volcano eruption", page_size=2, more_passages=1)
+    passages = [p.chunk_id for d in after.documents for p in d.passages]
+    assert gone.chunk_id not in passages and len(after.documents) == 2 and after.dropped_stale >= 1
+    assert all(len(d.passages) == 2 for d in after.documents)
+
+
 def test_each_hit_carries_its_rank_in_each_leg_as_single_leg_searches_rank_it(volcano_notes):
     query = "volcano ash clouds"
     # 8 candidates per leg of 12 chunks: some hits are in one leg only.
