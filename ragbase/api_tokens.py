@@ -5,8 +5,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from knox.models import AuthToken
 from knox.settings import CONSTANTS
+from knox.signals import token_expired
 
 
 def default_expiry():
@@ -16,7 +18,9 @@ def default_expiry():
 
 
 def create_api_token(*, user, lifetime: timedelta | None = None) -> tuple[AuthToken, str]:
-    """A new token for `user`: the stored row and the token (to show once, never to store)."""
+    """A new token for `user`: the stored row and the token (to show once, never to store). The
+    user's expired tokens are deleted here rather than on every request (see TokenAuthentication)."""
+    AuthToken.objects.filter(user=user, expiry__lte=timezone.now()).delete()
     return AuthToken.objects.create(user=user, expiry=lifetime or settings.REST_KNOX["TOKEN_TTL"])
 
 
@@ -35,3 +39,18 @@ def revoke_api_tokens(*, user, token_key: str = "") -> int:
 
 def is_expired(token: AuthToken) -> bool:
     return token.expiry is not None and token.expiry <= timezone.now()
+
+
+class TokenAuthentication(KnoxTokenAuthentication):
+    """knox's token authentication without its per-request sweep: knox reads every token of the
+    user on each request to delete the expired ones (a second query on every API call). Here an
+    expired token is refused (and deleted) when it is presented, and the user's other expired
+    tokens go when a new token is created for them (they cannot authenticate meanwhile)."""
+
+    def _cleanup_token(self, auth_token) -> bool:
+        if not is_expired(auth_token):
+            return False
+        username = auth_token.user.get_username()
+        auth_token.delete()
+        token_expired.send(sender=self.__class__, username=username, source="auth_token")
+        return True

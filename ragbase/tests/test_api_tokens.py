@@ -96,3 +96,18 @@ def test_upgrading_drops_the_plaintext_authtoken_table():
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regclass('authtoken_token'), count(*) FROM django_migrations WHERE app = 'authtoken'")
         assert cursor.fetchone() == (None, 0)
+
+
+def test_an_api_request_reads_only_the_presented_token_and_expired_ones_go_with_the_next_token(django_user_model):
+    from django.test.utils import CaptureQueriesContext
+
+    django_user_model.objects.create_user("cat")
+    live, expired = create_token("cat"), create_token("cat")
+    AuthToken.objects.filter(token_key=expired[:15]).update(expiry=timezone.now() - timedelta(seconds=1))
+    with CaptureQueriesContext(connection) as queries:
+        assert status_with(live) == 200
+    assert len([q for q in queries.captured_queries if "knox_authtoken" in q["sql"]]) == 1
+    assert AuthToken.objects.filter(token_key=expired[:15]).exists()  # not swept by someone else's request
+    create_token("cat")
+    assert not AuthToken.objects.filter(token_key=expired[:15]).exists()
+    assert AuthToken.objects.filter(user__username="cat").count() == 2
