@@ -41,5 +41,5 @@ def post_worker_init(worker):
 
 
 def worker_exit(server, worker):
-    web_server.worker_exiting()
+    web_server.stop_owner()
 control_socket_disable = True  # gunicorn 27 control socket: not used, and one path per machine

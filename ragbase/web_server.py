@@ -15,6 +15,7 @@ import time
 import gunicorn
 from django.conf import settings
 from django.db import connections
+from django.urls import get_resolver
 from gunicorn.workers.gthread import ThreadWorker
 
 from chunks.embedding import get_embedder
@@ -114,12 +115,12 @@ def _pool_stats():
                                                 "requests_wait_ms", "connections_errors")}
 
 
-def worker_started(worker):
-    """gunicorn's post_worker_init: load what requests need, and own the store in embedded mode."""
+def start_owner() -> bool:
+    """What the serving process does before its first request (gunicorn's worker, or `serve
+    --dev` itself): the URL patterns and the embedder loaded, and in embedded mode the store opened
+    and the outbox drain thread started. True when this process now owns the embedded store."""
     global _drainer
-    # Ctrl-C reaches the whole process group: let the worker finish its requests, as on SIGTERM.
-    signal.signal(signal.SIGINT, worker.handle_exit)
-    state.serving(software=f"gunicorn {gunicorn.__version__} (gthread)", threads=worker.cfg.threads)
+    get_resolver().url_patterns  # noqa: B018  (loaded now, not on the first request)
     get_embedder().embed_query("warm up")
     if uses_embedded_store():
         ensure_index_ready()
@@ -127,13 +128,12 @@ def worker_started(worker):
         _drainer.start()
     connections.close_all()
     settle_long_lived_objects()
-    log.info("web server worker %s ready: %s threads%s", os.getpid(), worker.cfg.threads,
-             ", owner of the embedded vector store" if _drainer else "")
+    return _drainer is not None
 
 
-def worker_exiting():
-    """gunicorn's worker_exit, once the in-flight requests have finished: the drain stops between
-    batches, the store is closed (its folder's lock released), the pool's connections closed."""
+def stop_owner():
+    """Once the in-flight requests have finished: the drain stops between batches, the store is
+    closed (its folder's lock released), the pool's connections closed."""
     global _drainer
     if _drainer is None:
         return
@@ -144,4 +144,14 @@ def worker_exiting():
         connection.close()
         if getattr(connection, "pool", None) is not None:
             connection.close_pool()
-    log.info("web server worker %s stopped: outbox drain stopped, vector store closed", os.getpid())
+    log.info("process %s stopped serving: outbox drain stopped, vector store closed", os.getpid())
+
+
+def worker_started(worker):
+    """gunicorn's post_worker_init: load what requests need, and own the store in embedded mode."""
+    # Ctrl-C reaches the whole process group: let the worker finish its requests, as on SIGTERM.
+    signal.signal(signal.SIGINT, worker.handle_exit)
+    state.serving(software=f"gunicorn {gunicorn.__version__} (gthread)", threads=worker.cfg.threads)
+    owner = start_owner()
+    log.info("web server worker %s ready: %s threads%s", os.getpid(), worker.cfg.threads,
+             ", owner of the embedded vector store" if owner else "")

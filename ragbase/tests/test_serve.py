@@ -35,8 +35,8 @@ def free_port() -> int:
 class Served:
     """One `manage.py serve` (restartable) in its own session, so the test can signal its group."""
 
-    def __init__(self, folder: Path, env: dict):
-        self.folder, self.env = folder, env
+    def __init__(self, folder: Path, env: dict, *options: str):
+        self.folder, self.env, self.options = folder, env, options
         self.process = None
         self.log = folder / "serve.log"
         self.runs = 0
@@ -49,7 +49,7 @@ class Served:
         self.port, self.runs = free_port(), self.runs + 1
         self.log = self.folder / f"serve-{self.runs}.log"
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", f"127.0.0.1:{self.port}"], cwd=ROOT, env=self.env,
+            [sys.executable, "manage.py", "serve", *self.options, f"127.0.0.1:{self.port}"], cwd=ROOT, env=self.env,
             stdout=self.log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + 90
@@ -79,10 +79,8 @@ class Served:
             psutil.wait_procs(processes, timeout=STOP_BOUND_SECONDS)
 
 
-@pytest.fixture(scope="module")
-def served(django_db_setup, django_db_blocker, tmp_path_factory):
+def serve_env(folder: Path) -> dict:
     """serve on this test session's database, with its own var folder and a small pool."""
-    folder = tmp_path_factory.mktemp("serve")
     env = dict(
         os.environ, DATABASE_URL=subprocess_database_url(), RAGBASE_VAR_DIR=str(folder), QDRANT_PATH=str(folder / "qdrant"),
         DEBUG="false", SESSION_COOKIE_SECURE="false", CSRF_COOKIE_SECURE="false", ALLOWED_HOSTS="127.0.0.1",
@@ -91,8 +89,14 @@ def served(django_db_setup, django_db_blocker, tmp_path_factory):
         SEARCH_THROTTLE_RATE="1000000/min", RAGBASE_ADMIN_PASSWORD="admin-pw-for-serve-tests", LOG_LEVEL="INFO",
     )
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    return env
+
+
+@pytest.fixture(scope="module")
+def served(django_db_setup, django_db_blocker, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("serve")
     with django_db_blocker.unblock():
-        server = Served(folder, env)
+        server = Served(folder, serve_env(folder))
         server.start()
         try:
             yield server

@@ -22,11 +22,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import connection, connections
-from django.urls import get_resolver
 
-from chunks.embedding import get_embedder
-from chunks.outbox.drain import settle_long_lived_objects
-from chunks.outbox.wakeup import OwnerDrainThread
 from chunks.vector_index import (
     VectorStoreUnavailable,
     get_vector_index,
@@ -35,6 +31,7 @@ from chunks.vector_index import (
 )
 from ragbase.checks import connection_budget_errors
 from ragbase.startup import StartupError
+from ragbase.web_server import start_owner, stop_owner
 
 _PR_SET_PDEATHSIG = 1
 GUNICORN_CONFIG = settings.BASE_DIR / "ragbase" / "gunicorn_config.py"
@@ -172,20 +169,14 @@ class Command(BaseCommand):
 
     def serve_development(self, addrport, no_workers):
         """Django's runserver in this process, which then owns the store and drains the outbox."""
-        get_resolver().url_patterns  # noqa: B018  (loaded now, not on the first request)
-        get_embedder().embed_query("warm up")
-        settle_long_lived_objects()
-        drainer = OwnerDrainThread() if uses_embedded_store() else None
-        if drainer:
-            drainer.start()
+        start_owner()
         cluster = None if no_workers else self.start_cluster()
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         self.announce(addrport)
         try:
             call_command("runserver", addrport, use_reloader=False, use_threading=True)
         finally:
-            if drainer is not None:
-                drainer.stop()
+            stop_owner()
             if cluster is not None:
                 stop_children([(cluster, settings.SERVE_CLUSTER_STOP_SECONDS)], report=self.stderr.write)
 
