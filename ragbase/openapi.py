@@ -1,5 +1,11 @@
 """OpenAPI post-processing: document the error answers every endpoint can give, so that the
-schema tells clients (and schemathesis) the whole truth, not only the 2xx path."""
+schema tells clients (and schemathesis) the whole truth, not only the 2xx path. And the API
+token scheme: ragbase's TokenAuthentication is knox's, documented as knox's."""
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
+
+
+class TokenScheme(KnoxTokenScheme):
+    target_class = "ragbase.api_tokens.TokenAuthentication"
 
 ERROR_SCHEMA = {
     "type": "object",

@@ -286,9 +286,19 @@ GUNICORN_ACCESS_LOG = env.bool("GUNICORN_ACCESS_LOG", default=True)
 SERVE_CLUSTER_STOP_SECONDS = env.int("SERVE_CLUSTER_STOP_SECONDS", default=10)
 
 # --- django-q2 -------------------------------------------------------------------------------
+# django-q2 clusters publish their status (for /readyz and the admin) in a cache every process
+# can read: a table in Postgres (made by migration ragbase 0002), as the web server and the
+# cluster are separate processes, on separate machines in server mode. Django's own default
+# cache stays in-process memory.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "cluster_status": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "ragbase_cluster_status"},
+}
+
 Q_CLUSTER = {
     "name": "ragbase",
     "orm": "default",
+    "cache": "cluster_status",
     "workers": env.int("Q_WORKERS", default=2),
     "timeout": env.int("Q_TIMEOUT_SECONDS", default=600),
     # retry must exceed timeout, or a slow task is started again while still running.

@@ -143,6 +143,12 @@ def test_serve_runs_gunicorn_with_one_worker_owning_the_store(served):
     assert server["busy"] >= 1 and server["idle"] == THREADS - server["busy"]  # this request is in flight
     assert server["uptime_seconds"] > 0 and server["pid"] in {p.pid for p in gunicorn}
     assert server["database_pool"]["pool_max"] == POOL
+    # The django-q2 cluster beside it is seen from the web process (its status is in Postgres).
+    deadline = time.monotonic() + 20
+    while not (clusters := requests.get(f"{served.url}/readyz", timeout=10).json()["workers"]):
+        assert time.monotonic() < deadline, "the cluster never showed in /readyz"
+        time.sleep(0.5)
+    assert clusters[0]["workers"] == int(served.env.get("Q_WORKERS", 2)) and clusters[0]["status"], clusters
 
 
 def test_static_files_are_served_compressed_and_cacheable(served):
