@@ -1,7 +1,9 @@
 import json
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from chunks.models import Chunk, Document
 from search.evaluation.beir import judged_queries
@@ -39,8 +41,8 @@ def test_evaluate_command_on_a_tiny_beir_dataset(transactional_db, embedder, tmp
     (tmp_path / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td3\t1\n")
     django_user_model.objects.create_user("someone-else")
 
-    call_command("evaluate", "--fusion", "rrf:60", "--fusion", "rrf:2:1,0.5", "--fusion", "dbsf", dataset=str(tmp_path),
-                 verbosity=0)
+    call_command("evaluate", "--fusion", "rrf:60", "--fusion", "rrf:2:1,0.5", "--fusion", "dbsf", "--keep",
+                 dataset=str(tmp_path), verbosity=0)
 
     out = capsys.readouterr().out
     rows = {" ".join(line.split()[:-4]): line.split()[-4:] for line in out.splitlines()
@@ -50,6 +52,16 @@ def test_evaluate_command_on_a_tiny_beir_dataset(transactional_db, embedder, tmp
     assert all(float(rows[label][2]) == 1.0 for label in rows if label.startswith("hybrid"))  # MRR@10
     # The evaluation ran in its own database: the product's data is untouched.
     assert list(django_user_model.objects.values_list("username", flat=True)) == ["someone-else"]
+    kept = settings.VAR_DIR / "eval-qdrant" / f"eval_{tmp_path.name}"
+    assert kept.exists() and database_exists(f"ragbase_eval_{tmp_path.name}")
+    call_command("evaluate", "--drop", dataset=str(tmp_path), verbosity=0)
+    assert not kept.exists() and not database_exists(f"ragbase_eval_{tmp_path.name}")
+
+
+def database_exists(name):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        return cursor.fetchone() is not None
 
 
 def test_a_bad_fusion_or_fold_is_refused_before_anything_is_loaded(tmp_path):

@@ -63,10 +63,13 @@ class Command(BaseCommand):
                             "(choose on one fold, confirm on another).")
         parser.add_argument("--ignore-identical-ids", action="store_true",
                             help="Drop a hit whose document id equals the query id (ArguAna, Quora...).")
-        parser.add_argument("--keep", action="store_true", help="Keep the evaluation database and collection (a later --keep run reuses them).")
+        parser.add_argument("--keep", action="store_true",
+                            help="Keep the evaluation database and collection (a later --keep run reuses them).")
+        parser.add_argument("--drop", action="store_true",
+                            help="Only drop the database and collection an earlier --keep run kept.")
 
     def handle(self, *args, dataset, split, modes, fusions, limit_queries, query_fold, ignore_identical_ids, keep,
-               **options):
+               drop, **options):
         dataset = Path(dataset)
         if not is_dataset(dataset):
             raise CommandError(f"{dataset} is not a BEIR dataset folder (corpus.jsonl missing)")
@@ -76,7 +79,7 @@ class Command(BaseCommand):
         # out of the product's outbox, and the product's chunks out of the evaluation.
         connection.settings_dict["TEST"] = {**connection.settings_dict.get("TEST", {}), "NAME": f"ragbase_eval_{name}"}
         product_database = connection.settings_dict["NAME"]
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=keep, serialize=False)
+        connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=keep or drop, serialize=False)
         user, _ = get_user_model().objects.get_or_create(username=f"eval-{name}")
         # A collection of its own, made this process's index: the load is pushed and searched there.
         index = build_vector_index(
@@ -85,9 +88,17 @@ class Command(BaseCommand):
             path=settings.VAR_DIR / "eval-qdrant",
             collection=f"eval_{name}",
         )
+        if drop:
+            index.drop_collection()
+            index.close()
+            connection.creation.destroy_test_db(product_database, verbosity=0)
+            self.stdout.write(f"dropped the evaluation database and collection of {name}")
+            return
         previous_index = set_vector_index(index)
         embedder = QueryEmbeddingCache(get_embedder())
         try:
+            if not user.documents.exists():
+                index.drop_collection()  # points a kept collection holds for documents of a dropped database
             index.ensure_collection(dense_dim=embedder.dense_dim, model_id=embedder.model_id)
             self._load(dataset, user, verbosity=options["verbosity"])
             qrels = read_qrels(dataset, split)
@@ -108,7 +119,10 @@ class Command(BaseCommand):
             if not keep:
                 index.drop_collection()
             index.close()
-            if not keep:
+            if keep:  # back on the product's database, as destroy_test_db leaves it
+                connection.close()
+                connection.settings_dict["NAME"] = product_database
+            else:
                 connection.creation.destroy_test_db(product_database, verbosity=0)
         self._print(rows, name, len(queries), time.perf_counter() - started)
 
