@@ -89,7 +89,8 @@ class Command(BaseCommand):
             collection=f"eval_{name}",
         )
         if drop:
-            index.drop_collection()
+            if index.recorded_spec() is not None:
+                index.drop_collection()
             index.close()
             connection.creation.destroy_test_db(product_database, verbosity=0)
             self.stdout.write(f"dropped the evaluation database and collection of {name}")
@@ -97,7 +98,7 @@ class Command(BaseCommand):
         previous_index = set_vector_index(index)
         embedder = QueryEmbeddingCache(get_embedder())
         try:
-            if not user.documents.exists():
+            if not user.documents.exists() and index.recorded_spec() is not None:
                 index.drop_collection()  # points a kept collection holds for documents of a dropped database
             index.ensure_collection(dense_dim=embedder.dense_dim, model_id=embedder.model_id)
             self._load(dataset, user, verbosity=options["verbosity"])
