@@ -26,6 +26,7 @@ from knox.models import AuthToken
 
 from chunks.embedding import get_embedder
 from chunks.vector_index import QueryFilter, SearchMode, ensure_index_ready, reset_vector_index
+from search.services import default_fusion
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVERS = {"gunicorn": [], "runserver": ["--dev"]}
@@ -139,7 +140,8 @@ def floor_ms(user, queries) -> float:
         embed.append(time.perf_counter() - started)
         started = time.perf_counter()
         index.query(query_filter=QueryFilter(owner_id=user.pk), dense=e["dense"], sparse_indices=e["sparse"]["indices"],
-                    sparse_values=e["sparse"]["values"], mode=SearchMode.HYBRID, limit=10, prefetch_limit=100, rrf_k=60)
+                    sparse_values=e["sparse"]["values"], mode=SearchMode.HYBRID, limit=10, prefetch_limit=100,
+                    fusion=default_fusion())
         engine.append(time.perf_counter() - started)
     reset_vector_index()  # the server process must own the embedded store
     connections.close_all()

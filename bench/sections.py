@@ -24,7 +24,7 @@ from search.evaluation.beir import read_corpus, read_qrels, read_queries
 from search.evaluation.loading import load_corpus
 from search.evaluation.ranking import rank_documents
 from search.evaluation.scoring import evaluate_mode, score_runs
-from search.services import search
+from search.services import default_fusion, search
 
 DRAIN_RUNS = 3
 QUERY_WORDS = ["sleep", "vitamin", "cancer", "diet", "heart", "protein", "fiber", "sugar", "blood", "brain"]
@@ -133,7 +133,7 @@ def section_latency(args, user, embedder):
     def engine(e, **options):
         return lambda: index.query(
             query_filter=QueryFilter(owner_id=user.pk), dense=e["dense"], sparse_indices=e["sparse"]["indices"],
-            sparse_values=e["sparse"]["values"], mode=SearchMode.HYBRID, prefetch_limit=100, rrf_k=60,
+            sparse_values=e["sparse"]["values"], mode=SearchMode.HYBRID, prefetch_limit=100, fusion=default_fusion(),
             **{"limit": 10, **options})
 
     def service_and_engine(label):

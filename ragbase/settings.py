@@ -379,10 +379,10 @@ FILE_UPLOAD_HANDLERS = [
 ]
 
 # --- Search --------------------------------------------------------------------------------
-# Candidates taken from each leg (dense, sparse) before RRF fusion.
+# Candidates taken from each leg (dense, sparse) before they are fused.
 SEARCH_PREFETCH_LIMIT = env.int("SEARCH_PREFETCH_LIMIT", default=100)
-# RRF constant k (Qdrant's default is 2; the RRF paper uses 60).
-SEARCH_RRF_K = env.int("SEARCH_RRF_K", default=60)
+# How hybrid search merges its legs: rrf:K, rrf:K:DENSE,SPARSE (leg weights) or dbsf (search.checks).
+SEARCH_FUSION = env.str("SEARCH_FUSION", default="rrf:60")
 SEARCH_DEFAULT_TOP_K = env.int("SEARCH_DEFAULT_TOP_K", default=10)
 # Fused chunks a search grouped by document reads: the documents found are those among them.
 SEARCH_GROUP_DEPTH = env.int("SEARCH_GROUP_DEPTH", default=100)

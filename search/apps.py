@@ -7,4 +7,4 @@ class SearchConfig(AppConfig):
 
     def ready(self):
         # Imported here, once the app registry is ready, like every app's registrations.
-        from search import metrics  # noqa: F401  (registers the search latency histogram)
+        from search import checks, metrics  # noqa: F401  (register the system checks, the latency histogram)

@@ -10,7 +10,7 @@ from django.conf import settings
 from chunks.embedding import Embedder, get_embedder
 from chunks.models import Chunk
 from chunks.selectors import pending_chunk_count
-from chunks.vector_index import QueryFilter, SearchMode, VectorIndex, ensure_index_ready
+from chunks.vector_index import Fusion, QueryFilter, SearchMode, VectorIndex, ensure_index_ready
 from search.grouping import DocumentResult, group_by_document
 from search.highlighting import QueryTerms, highlight
 from search.metrics import SEARCH_LATENCY
@@ -28,6 +28,11 @@ MAX_MORE_PASSAGES = 5
 
 def default_top_k() -> int:
     return settings.SEARCH_DEFAULT_TOP_K
+
+
+def default_fusion() -> Fusion:
+    """SEARCH_FUSION (a system check refuses a value that does not parse)."""
+    return Fusion.parse(settings.SEARCH_FUSION)
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ class SearchHit:
 class DocumentSearchResult:
     query: str
     mode: str
+    fusion: str | None  # how the hybrid mode merged its legs (None in a single-leg mode)
     documents: list[DocumentResult]  # this page's
     count: int  # documents found (among the SEARCH_GROUP_DEPTH best chunks)
     page: int
@@ -79,6 +85,7 @@ class DocumentSearchResult:
 class SearchResult:
     query: str
     mode: str
+    fusion: str | None
     hits: list[SearchHit]
     pending_chunks: int
     dropped_stale: int
@@ -87,24 +94,26 @@ class SearchResult:
 
 def search(
     *, user, query: str, mode: str = DEFAULT_MODE, top_k: int | None = None, filters: SearchFilters | None = None,
-    context_chunks: int = 0, rrf_k: int | None = None, prefetch_limit: int | None = None, index: VectorIndex | None = None,
-    embedder: Embedder | None = None, leg_ranks: bool = True,
+    context_chunks: int = 0, fusion: Fusion | None = None, prefetch_limit: int | None = None,
+    index: VectorIndex | None = None, embedder: Embedder | None = None, leg_ranks: bool = True,
 ) -> SearchResult:
-    """The caller's `top_k` chunks (default SEARCH_DEFAULT_TOP_K) that best match `query`. Fusion of the hybrid mode: RRF with constant
-    `rrf_k` over `prefetch_limit` candidates of each leg (default SEARCH_RRF_K and
-    SEARCH_PREFETCH_LIMIT; at least `top_k` candidates). Each hit carries its rank in the dense and
+    """The caller's `top_k` chunks (default SEARCH_DEFAULT_TOP_K) that best match `query`. The
+    hybrid mode merges `prefetch_limit` candidates of each leg by `fusion` (defaults
+    SEARCH_FUSION and SEARCH_PREFETCH_LIMIT; at least `top_k` candidates). Each hit carries its rank in the dense and
     the sparse leg unless `leg_ranks` is False, and the words it matched. Raises
     chunks.vector_index.VectorStoreUnavailable when the store cannot answer."""
     started = time.perf_counter()
     mode = SearchMode(mode)
+    fusion = fusion or default_fusion()
     hits, dropped = _ranked_hits(
-        user=user, query=query, mode=mode, limit=top_k or default_top_k(), filters=filters, rrf_k=rrf_k,
+        user=user, query=query, mode=mode, limit=top_k or default_top_k(), filters=filters, fusion=fusion,
         prefetch_limit=prefetch_limit, index=index, embedder=embedder, leg_ranks=leg_ranks,
     )
     _complete(hits, query=query, embedder=embedder, context_chunks=context_chunks)
     return SearchResult(
         query=query,
         mode=mode.value,
+        fusion=str(fusion) if mode == SearchMode.HYBRID else None,
         hits=hits,
         pending_chunks=pending_chunk_count(user),
         dropped_stale=dropped,
@@ -115,7 +124,7 @@ def search(
 def search_documents(
     *, user, query: str, mode: str = DEFAULT_MODE, filters: SearchFilters | None = None, page: int = 1,
     page_size: int | None = None, more_passages: int = DEFAULT_MORE_PASSAGES, context_chunks: int = 0,
-    rrf_k: int | None = None, prefetch_limit: int | None = None, index: VectorIndex | None = None,
+    fusion: Fusion | None = None, prefetch_limit: int | None = None, index: VectorIndex | None = None,
     embedder: Embedder | None = None,
 ) -> DocumentSearchResult:
     """Page `page` of the documents that best match `query` (`page_size` a page, default
@@ -123,9 +132,10 @@ def search_documents(
     search.grouping). The documents are those among the SEARCH_GROUP_DEPTH best chunks."""
     started = time.perf_counter()
     mode = SearchMode(mode)
+    fusion = fusion or default_fusion()
     page_size = page_size or default_top_k()
     scored = _scored(
-        user=user, query=query, mode=mode, limit=settings.SEARCH_GROUP_DEPTH, filters=filters, rrf_k=rrf_k,
+        user=user, query=query, mode=mode, limit=settings.SEARCH_GROUP_DEPTH, filters=filters, fusion=fusion,
         prefetch_limit=prefetch_limit, index=index, embedder=embedder, leg_ranks=True,
     )
     first = (page - 1) * page_size
@@ -142,6 +152,7 @@ def search_documents(
     return DocumentSearchResult(
         query=query,
         mode=mode.value,
+        fusion=str(fusion) if mode == SearchMode.HYBRID else None,
         documents=group_by_document(hits, more_passages=more_passages),
         count=len(documents),
         page=page,
@@ -158,7 +169,7 @@ def _ranked_hits(*, user, **options):
     return _read_hits(user, _scored(user=user, **options))
 
 
-def _scored(*, user, query, mode, limit, filters, rrf_k, prefetch_limit, index, embedder, leg_ranks):
+def _scored(*, user, query, mode, limit, filters, fusion, prefetch_limit, index, embedder, leg_ranks):
     """The store's `limit` best points for the caller, in rank order."""
     filters = filters or SearchFilters()
     embedded = (embedder or get_embedder()).embed_query(query)
@@ -176,7 +187,7 @@ def _scored(*, user, query, mode, limit, filters, rrf_k, prefetch_limit, index, 
         mode=mode,
         limit=limit,
         prefetch_limit=max(settings.SEARCH_PREFETCH_LIMIT if prefetch_limit is None else prefetch_limit, limit),
-        rrf_k=settings.SEARCH_RRF_K if rrf_k is None else rrf_k,
+        fusion=fusion,
         leg_ranks=leg_ranks,
     )
 

@@ -13,7 +13,7 @@ from chunks.models import Chunk, SyncStatus
 from chunks.outbox.drain import drain
 from chunks.services.index_check import check_index
 from chunks.tests.outbox.faulty_index import WrappedIndex
-from chunks.vector_index import QueryFilter, SearchMode, VectorPoint, VectorStoreUnavailable
+from chunks.vector_index import Fusion, QueryFilter, SearchMode, VectorPoint, VectorStoreUnavailable
 from chunks.vector_index.qdrant_edge import EdgeVectorIndex
 from chunks.vector_index.qdrant_server import ServerVectorIndex
 from ragbase.testing import (
@@ -37,7 +37,7 @@ def top10(index, owner_id):
     probes += [([(i * 7 + j) % 5 / 5 + 0.05 for j in range(TEST_DENSE_DIM)], [i * 37 % 1000]) for i in range(6)]
     return [[h.id for h in index.query(query_filter=QueryFilter(owner_id=owner_id), dense=dense, sparse_indices=sparse,
                                        sparse_values=[1.0] * len(sparse), mode=mode, limit=10, prefetch_limit=50,
-                                       rrf_k=60)]
+                                       fusion=Fusion.parse("rrf:60"))]
             for dense, sparse in probes for mode in SearchMode]
 
 

@@ -89,13 +89,14 @@ def test_reindex_rebuilds_the_collection_from_chunk_text(vector_index_backend):
 @pytest.mark.django_db
 def test_optimize_index_keeps_every_point_and_answer(vector_index_backend):
     from chunks.outbox.drain import drain
-    from chunks.vector_index import QueryFilter, SearchMode
+    from chunks.vector_index import Fusion, QueryFilter, SearchMode
 
     index = ensured(vector_index_backend)
     make_chunks(300)
     drain(index=index)
     probe = dict(query_filter=QueryFilter(owner_id=Chunk.objects.first().owner_id), dense=[0.5] * TEST_DENSE_DIM,
-                 sparse_indices=[1000], sparse_values=[1.0], mode=SearchMode.HYBRID, limit=10, prefetch_limit=50, rrf_k=60)
+                 sparse_indices=[1000], sparse_values=[1.0], mode=SearchMode.HYBRID, limit=10, prefetch_limit=50,
+                 fusion=Fusion.parse("rrf:60"))
     before = index.query(**probe)
     out = StringIO()
     call_command("optimize_index", stdout=out)

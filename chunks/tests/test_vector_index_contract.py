@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from chunks.vector_index import CollectionMismatch, QueryFilter, SearchMode, VectorPoint
+from chunks.vector_index import CollectionMismatch, Fusion, FusionMethod, QueryFilter, SearchMode, VectorPoint
 from ragbase.testing import TEST_DENSE_DIM, TEST_MODEL_ID
 
 DIM = TEST_DENSE_DIM
@@ -55,6 +55,9 @@ def test_upsert_is_idempotent_and_delete_ignores_unknown_ids(index):
     assert index.count(QueryFilter(owner_id=1, document_ids=[1])) == 1
 
 
+RRF_60 = Fusion.parse("rrf:60")
+
+
 def ids(hits):
     return {h.id for h in hits}
 
@@ -62,7 +65,7 @@ def ids(hits):
 def search(index, flt, *, mode=SearchMode.HYBRID, dense=None, sparse=(1,)):
     return index.query(
         query_filter=flt, dense=dense or unit([1.0] * DIM), sparse_indices=list(sparse),
-        sparse_values=[1.0] * len(sparse), mode=mode, limit=50, prefetch_limit=50, rrf_k=60,
+        sparse_values=[1.0] * len(sparse), mode=mode, limit=50, prefetch_limit=50, fusion=RRF_60,
     )
 
 
@@ -102,29 +105,82 @@ def test_every_hit_carries_its_document_in_every_mode(index):
     for mode in SearchMode:
         for leg_ranks in (False, True):
             hits = index.query(query_filter=QueryFilter(owner_id=1), dense=unit([1.0] * DIM), sparse_indices=[1],
-                               sparse_values=[1.0], mode=mode, limit=10, prefetch_limit=10, rrf_k=60, leg_ranks=leg_ranks)
+                               sparse_values=[1.0], mode=mode, limit=10, prefetch_limit=10, fusion=Fusion.parse("rrf:60"),
+                               leg_ranks=leg_ranks)
             assert {h.id: h.document_id for h in hits} == documents
 
 
-def test_leg_ranks_are_the_ranks_of_single_leg_queries_of_the_prefetch_depth(index):
-    random.seed(3)
-    # Sparse terms 1-3 in some points only: some hits are in one leg and not the other.
-    index.upsert([point(sparse=random.sample(range(1, 12), 2)) for _ in range(30)])
-    flt = QueryFilter(owner_id=1)
-    query = dict(query_filter=flt, dense=unit([1.0] * DIM), sparse_indices=[1, 2, 3], sparse_values=[1.0, 0.7, 0.4])
-    depth = 8
-    dense = [h.id for h in index.query(mode=SearchMode.DENSE, limit=depth, prefetch_limit=depth, rrf_k=60, **query)]
-    sparse = [h.id for h in index.query(mode=SearchMode.SPARSE, limit=depth, prefetch_limit=depth, rrf_k=60, **query)]
-    hybrid = index.query(mode=SearchMode.HYBRID, limit=30, prefetch_limit=depth, rrf_k=60, leg_ranks=True, **query)
-    plain = index.query(mode=SearchMode.HYBRID, limit=30, prefetch_limit=depth, rrf_k=60, **query)
-    # The same fused hits and scores (RRF ties may come in either order).
+FUSIONS = ["rrf:60", "rrf:2", "rrf:10:1,0.25", "rrf:10:0.5,2", "dbsf"]
+
+
+def mixed_points(count=30, seed=3):
+    """Points with sparse terms 1-3 in some only: some hits are in one leg and not the other."""
+    rng = random.Random(seed)
+    return [point(dense=unit([rng.random() + 0.01 for _ in range(DIM)]), sparse=rng.sample(range(1, 12), 2))
+            for _ in range(count)]
+
+
+LEG_QUERY = dict(query_filter=QueryFilter(owner_id=1), dense=unit([1.0] * DIM), sparse_indices=[1, 2, 3],
+                 sparse_values=[1.0, 0.7, 0.4])
+
+
+def fused_by_formula(fusion, legs):
+    """What `fusion` makes of the single-leg hits `legs` (dense, sparse), by Qdrant's formulas."""
+    scores = {}
+    for leg, hits in enumerate(legs):
+        if fusion.method == FusionMethod.RRF:
+            weight = fusion.weights[leg] if fusion.weights else 1.0
+            leg_scores = {h.id: 1 / (fusion.k - 1 + rank / weight) for rank, h in enumerate(hits, 1)}
+        else:  # DBSF: scores mapped from mean ± 3 sample standard deviations to 0..1
+            values = [h.score for h in hits]
+            mean = sum(values) / len(values)
+            spread = 3 * math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+            leg_scores = {h.id: (h.score - mean + spread) / (2 * spread) for h in hits}
+        for point_id, score in leg_scores.items():
+            scores[point_id] = scores.get(point_id, 0.0) + score
+    return scores
+
+
+@pytest.mark.parametrize("spelling", FUSIONS)
+def test_each_fusion_merges_the_legs_by_its_formula(index, spelling):
+    index.upsert(mixed_points())
+    fusion, depth = Fusion.parse(spelling), 8
+    legs = [index.query(mode=mode, limit=depth, prefetch_limit=depth, fusion=fusion, **LEG_QUERY)
+            for mode in (SearchMode.DENSE, SearchMode.SPARSE)]
+    expected = fused_by_formula(fusion, legs)
+    hybrid = index.query(mode=SearchMode.HYBRID, limit=30, prefetch_limit=depth, fusion=fusion, **LEG_QUERY)
+    # Every candidate of either leg, each with the formula's score, best first (ties in either order).
+    assert {h.id for h in hybrid} == set(expected)
+    assert all(h.score == pytest.approx(expected[h.id], rel=1e-4) for h in hybrid)
+    assert [h.score for h in hybrid] == sorted((h.score for h in hybrid), reverse=True)
+
+
+def test_the_fusions_rank_differently(index):
+    """Leg weights and DBSF change the order (else the formula test above could not tell them apart)."""
+    index.upsert(mixed_points())
+    orders = {tuple(h.id for h in index.query(mode=SearchMode.HYBRID, limit=10, prefetch_limit=8,
+                                              fusion=Fusion.parse(spelling), **LEG_QUERY))
+              for spelling in ("rrf:10", "rrf:10:1,0.25", "rrf:10:0.5,2", "dbsf")}
+    assert len(orders) == 4
+
+
+@pytest.mark.parametrize("spelling", FUSIONS)
+def test_leg_ranks_are_the_ranks_of_single_leg_queries_of_the_prefetch_depth(index, spelling):
+    index.upsert(mixed_points())
+    fusion, depth = Fusion.parse(spelling), 8
+    query = dict(limit=depth, prefetch_limit=depth, fusion=fusion, **LEG_QUERY)
+    dense = [h.id for h in index.query(mode=SearchMode.DENSE, **query)]
+    sparse = [h.id for h in index.query(mode=SearchMode.SPARSE, **query)]
+    hybrid = index.query(mode=SearchMode.HYBRID, **{**query, "limit": 30}, leg_ranks=True)
+    plain = index.query(mode=SearchMode.HYBRID, **{**query, "limit": 30})
+    # The same fused hits and scores (ties may come in either order).
     assert {h.id: h.score for h in hybrid} == {h.id: h.score for h in plain}
     assert [h.score for h in hybrid] == sorted((h.score for h in hybrid), reverse=True)
     assert {h.dense_rank is None for h in hybrid} == {h.sparse_rank is None for h in hybrid} == {True, False}
     for hit in hybrid:
         assert hit.dense_rank == (dense.index(hit.id) + 1 if hit.id in dense else None)
         assert hit.sparse_rank == (sparse.index(hit.id) + 1 if hit.id in sparse else None)
-    single = index.query(mode=SearchMode.SPARSE, limit=depth, prefetch_limit=depth, rrf_k=60, leg_ranks=True, **query)
+    single = index.query(mode=SearchMode.SPARSE, **query, leg_ranks=True)
     assert [(h.sparse_rank, h.dense_rank) for h in single] == [(r, None) for r in range(1, len(sparse) + 1)]
 
 

@@ -10,7 +10,10 @@ from django.conf import settings
 
 from chunks.embedding import get_embedder
 from chunks.vector_index.base import (  # noqa: F401
+    FUSION_SYNTAX,
     CollectionMismatch,
+    Fusion,
+    FusionMethod,
     IndexHealth,
     QueryFilter,
     ScoredId,

@@ -8,6 +8,7 @@ Points carry two named vectors, "dense" (cosine) and "sparse" (IDF modifier), an
 """
 import abc
 import enum
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -25,6 +26,58 @@ class SearchMode(str, enum.Enum):
     HYBRID = "hybrid"
     DENSE = "dense"
     SPARSE = "sparse"
+
+
+class FusionMethod(str, enum.Enum):
+    RRF = "rrf"  # reciprocal rank fusion: ranks only
+    DBSF = "dbsf"  # distribution-based score fusion: each leg's scores normalised (mean ± 3σ), summed
+
+
+FUSION_SYNTAX = "rrf:K (e.g. rrf:60), rrf:K:DENSE,SPARSE (leg weights, e.g. rrf:60:1,0.5) or dbsf"
+MAX_RRF_K = 10_000
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How a hybrid query merges its dense and its sparse leg, in Qdrant's terms: RRF scores a
+    point 1 / (k - 1 + rank / weight) per leg (rank 1-based, weight 1 unless given), DBSF sums
+    the legs' normalised scores. Spelled as FUSION_SYNTAX (`Fusion.parse`, `str()`)."""
+
+    method: FusionMethod
+    k: int | None = None  # RRF only
+    weights: tuple[float, float] | None = None  # RRF only: (dense, sparse)
+
+    def __post_init__(self):
+        if self.method == FusionMethod.RRF:
+            if not isinstance(self.k, int) or not 1 <= self.k <= MAX_RRF_K:
+                raise ValueError(f"RRF's k must be a whole number from 1 to {MAX_RRF_K}, not {self.k!r}")
+            if self.weights is not None and (
+                len(self.weights) != 2 or not all(math.isfinite(w) and w > 0 for w in self.weights)
+            ):
+                raise ValueError(
+                    f"RRF's weights must be two positive numbers (dense, sparse), not {self.weights!r}")
+        elif self.k is not None or self.weights is not None:
+            raise ValueError(f"{self.method.value} takes no k or weights")
+
+    @classmethod
+    def parse(cls, text: str) -> "Fusion":
+        """`text` in FUSION_SYNTAX; ValueError naming the syntax otherwise."""
+        name, *args = str(text).strip().lower().split(":")
+        try:
+            if name == FusionMethod.DBSF and not args:
+                return cls(FusionMethod.DBSF)
+            if name == FusionMethod.RRF and len(args) in (1, 2):
+                weights = tuple(float(w) for w in args[1].split(",")) if len(args) == 2 else None
+                return cls(FusionMethod.RRF, k=int(args[0]), weights=weights)
+        except ValueError as exc:
+            raise ValueError(f"fusion {text!r}: {exc}; expected {FUSION_SYNTAX}") from None
+        raise ValueError(f"unknown fusion {text!r}; expected {FUSION_SYNTAX}")
+
+    def __str__(self) -> str:
+        if self.method == FusionMethod.DBSF:
+            return "dbsf"
+        weights = f":{self.weights[0]:g},{self.weights[1]:g}" if self.weights else ""
+        return f"rrf:{self.k}{weights}"
 
 
 @dataclass(frozen=True)
@@ -116,12 +169,13 @@ class VectorIndex(abc.ABC):
         mode: SearchMode,
         limit: int,
         prefetch_limit: int,
-        rrf_k: int,
+        fusion: Fusion,
         leg_ranks: bool = False,
     ) -> list[ScoredId]:
         """One query: in hybrid mode a dense and a sparse prefetch of `prefetch_limit` candidates
-        fused by RRF(k=rrf_k). With `leg_ranks` each hit carries its rank in each leg: in hybrid
-        mode the legs run as single-leg queries of `prefetch_limit` in the same batch."""
+        merged by `fusion` (single-leg modes ignore it). With `leg_ranks` each hit carries its rank
+        in each leg: in hybrid mode the legs run as single-leg queries of `prefetch_limit` in the
+        same batch."""
 
     @abc.abstractmethod
     def count(self, query_filter: QueryFilter | None = None) -> int:

@@ -16,6 +16,8 @@ import qdrant_edge as edge
 
 from chunks.vector_index.base import (
     CollectionMismatch,
+    Fusion,
+    FusionMethod,
     IndexHealth,
     QueryFilter,
     ScoredId,
@@ -185,7 +187,7 @@ class EdgeVectorIndex(VectorIndex):
             return None
         return edge.Filter(must=filter_conditions(query_filter, _EdgeConditions))
 
-    def query(self, *, query_filter, dense, sparse_indices, sparse_values, mode, limit, prefetch_limit, rrf_k,
+    def query(self, *, query_filter, dense, sparse_indices, sparse_values, mode, limit, prefetch_limit, fusion,
               leg_ranks=False):
         flt = self._filter(query_filter)
         dense_query = edge.Query.Nearest(list(dense), using="dense") if dense is not None else None
@@ -205,7 +207,7 @@ class EdgeVectorIndex(VectorIndex):
                 edge.Prefetch(limit=prefetch_limit, query=dense_query, filter=flt),
                 edge.Prefetch(limit=prefetch_limit, query=sparse_query, filter=flt),
             ],
-            query=edge.Fusion.Rrf(k=rrf_k),
+            query=_edge_fusion(fusion),
             filter=flt,
             with_payload=HIT_PAYLOAD,
         )
@@ -255,6 +257,12 @@ class EdgeVectorIndex(VectorIndex):
         except Exception as exc:
             return IndexHealth(ok=False, backend=self.backend_name, detail=str(exc))
         return IndexHealth(ok=True, backend=self.backend_name, detail=str(self.shard_path), points=points)
+
+
+def _edge_fusion(fusion: Fusion):
+    if fusion.method == FusionMethod.DBSF:
+        return edge.Fusion.Dbsf()
+    return edge.Fusion.Rrf(k=fusion.k, weights=list(fusion.weights) if fusion.weights else None)
 
 
 def _scored(hits) -> list[ScoredId]:

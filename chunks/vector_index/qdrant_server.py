@@ -8,6 +8,8 @@ from qdrant_client import models as qm
 
 from chunks.vector_index.base import (
     CollectionMismatch,
+    Fusion,
+    FusionMethod,
     IndexHealth,
     QueryFilter,
     ScoredId,
@@ -124,7 +126,7 @@ class ServerVectorIndex(VectorIndex):
     def _filter(self, query_filter: QueryFilter | None):
         return None if query_filter is None else qm.Filter(must=filter_conditions(query_filter, _ServerConditions))
 
-    def query(self, *, query_filter, dense, sparse_indices, sparse_values, mode, limit, prefetch_limit, rrf_k,
+    def query(self, *, query_filter, dense, sparse_indices, sparse_values, mode, limit, prefetch_limit, fusion,
               leg_ranks=False):
         flt = self._filter(query_filter)
         sparse = (
@@ -138,7 +140,7 @@ class ServerVectorIndex(VectorIndex):
                     qm.Prefetch(query=dense, using="dense", limit=prefetch_limit, filter=flt),
                     qm.Prefetch(query=sparse, using="sparse", limit=prefetch_limit, filter=flt),
                 ],
-                query=qm.RrfQuery(rrf=qm.Rrf(k=rrf_k)), filter=flt, limit=limit, with_payload=HIT_PAYLOAD,
+                query=_server_fusion(fusion), filter=flt, limit=limit, with_payload=HIT_PAYLOAD,
             )
         elif mode == SearchMode.DENSE:
             main = qm.QueryRequest(query=dense, using="dense", filter=flt, limit=limit, with_payload=HIT_PAYLOAD)
@@ -195,6 +197,13 @@ class ServerVectorIndex(VectorIndex):
             # qdrant-client warns when the connection to an unreachable server cannot be closed.
             warnings.simplefilter("ignore", RuntimeWarning)
             self.client.close()
+
+
+def _server_fusion(fusion: Fusion):
+    if fusion.method == FusionMethod.DBSF:
+        return qm.FusionQuery(fusion=qm.Fusion.DBSF)
+    # Leg weights need a server recent enough to know RRF weights; an older one refuses the query.
+    return qm.RrfQuery(rrf=qm.Rrf(k=fusion.k, weights=list(fusion.weights) if fusion.weights else None))
 
 
 class _ServerConditions:

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from chunks.models import Document
-from chunks.vector_index import SearchMode
+from chunks.vector_index import FUSION_SYNTAX, Fusion, SearchMode
 from search.services import (
     DEFAULT_MODE,
     DEFAULT_MORE_PASSAGES,
@@ -40,6 +40,12 @@ class SearchRequestSerializer(serializers.Serializer):
         min_value=1, max_value=MAX_TOP_K, default=default_top_k, help_text="group=none: how many chunks to return."
     )
     mode = serializers.ChoiceField(choices=[m.value for m in SearchMode], default=DEFAULT_MODE.value)
+    fusion = serializers.CharField(
+        required=False, max_length=100,
+        help_text=f"mode=hybrid: how the dense and the sparse leg are merged, {FUSION_SYNTAX}. RRF scores a passage "
+        "1/(k - 1 + rank/weight) in each leg; DBSF sums the legs' normalised scores. Default: the server's "
+        "SEARCH_FUSION (see the README's evaluation table).",
+    )
     # Document ids are bigint primary keys: larger values cannot name a document.
     document = CommaSeparatedList(
         child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), required=False, max_length=100
@@ -50,6 +56,12 @@ class SearchRequestSerializer(serializers.Serializer):
     context = serializers.IntegerField(min_value=0, max_value=3, default=0)
     page = serializers.IntegerField(min_value=1, default=1)
     page_size = serializers.IntegerField(min_value=1, max_value=100, default=10)
+
+    def validate_fusion(self, value) -> Fusion:
+        try:
+            return Fusion.parse(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
 
 
 class PassageSerializer(serializers.Serializer):
@@ -101,6 +113,8 @@ class DocumentResultSerializer(DocumentFieldsSerializer):
 class _ResponseSerializer(serializers.Serializer):
     query = serializers.CharField()
     mode = serializers.CharField()
+    fusion = serializers.CharField(
+        allow_null=True, help_text="The fusion the hybrid mode used; null in a single-leg mode.")
     count = serializers.IntegerField()
     page = serializers.IntegerField()
     next_page = serializers.IntegerField(allow_null=True)

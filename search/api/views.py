@@ -61,6 +61,7 @@ class SearchView(APIView):
             user=request.user,
             query=p["q"],
             mode=p["mode"],
+            fusion=p.get("fusion"),
             filters=SearchFilters(
                 document_ids=p.get("document"),
                 sources=p.get("source"),
@@ -85,6 +86,7 @@ class SearchView(APIView):
                 "group": p["group"],
                 "query": result.query,
                 "mode": result.mode,
+                "fusion": result.fusion,
                 "count": result.count,
                 "page": result.page,
                 "next_page": result.next_page,
@@ -102,6 +104,7 @@ class SearchView(APIView):
             "group": NO_GROUPING,
             "query": result.query,
             "mode": result.mode,
+            "fusion": result.fusion,
             "count": len(result.hits),
             "page": p["page"],
             "next_page": p["page"] + 1 if more else None,

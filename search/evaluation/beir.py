@@ -37,3 +37,13 @@ def read_qrels(dataset: Path, split: str = "test") -> dict[str, dict[str, int]]:
                 continue
             qrels.setdefault(row[0], {})[row[1]] = int(row[2])
     return qrels
+
+
+def judged_queries(queries, qrels, *, fold, limit):
+    """The queries that have judgements, in id order: all, or fold (I, N) = every N-th from the I-th,
+    or the first `limit`."""
+    chosen = sorted((q, t) for q, t in queries.items() if q in qrels)
+    if fold:
+        part, folds = fold
+        chosen = chosen[part - 1 :: folds]
+    return dict(chosen[:limit] if limit else chosen)

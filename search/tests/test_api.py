@@ -65,11 +65,59 @@ def test_the_response_has_exactly_the_documented_fields(api, add_document):
     "params, field",
     [({}, "q"), ({"q": ""}, "q"), ({"q": "x" * 1001}, "q"), ({"q": "a", "top_k": 0}, "top_k"),
      ({"q": "a", "top_k": 101}, "top_k"), ({"q": "a", "group": "chunk"}, "group"), ({"q": "a", "passages": 6}, "passages"), ({"q": "a", "mode": "magic"}, "mode"), ({"q": "a", "source": "fax"}, "source"),
-     ({"q": "a", "document": str(2**63)}, "document")],
+     ({"q": "a", "document": str(2**63)}, "document"), ({"q": "a", "fusion": "rrf:0"}, "fusion"),
+     ({"q": "a", "fusion": "rrf:60:1,-1"}, "fusion"), ({"q": "a", "fusion": "magic"}, "fusion")],
 )
 def test_bad_parameters_are_400_with_field_errors(api, vector_index, params, field):
     response = api.get("/api/search/", params)
     assert response.status_code == 400 and field in response.json()
+
+
+def rrf_score(fusion, passage):
+    """What RRF gives a passage of these leg ranks: 1 / (k - 1 + rank / weight) per leg it is in."""
+    weights = fusion.weights or (1.0, 1.0)
+    ranks = (passage["dense_rank"], passage["sparse_rank"])
+    return sum(1 / (fusion.k - 1 + rank / weight) for rank, weight in zip(ranks, weights) if rank is not None)
+
+
+@pytest.fixture
+def sea_notes(api, add_document):
+    texts = ["Tides rise twice a day.", "The moon pulls the tides.", "Sea level and storm surge.",
+             "Harbour tide tables for sailors.", "Coastal erosion by waves.", "Lunar cycles and ocean water."]
+    for i, text in enumerate(texts):
+        add_document(api.user, text, title=f"Sea {i}")
+
+
+@pytest.mark.parametrize("spelling", ["rrf:60", "rrf:3", "rrf:5:2,0.5", "rrf:5:0.5,2"])
+def test_each_request_may_choose_its_rrf_fusion(api, sea_notes, spelling):
+    from chunks.vector_index import Fusion
+
+    fusion = Fusion.parse(spelling)
+    for params in ({"group": "none", "top_k": 6}, {"group": "document", "passages": 0}):
+        body = api.get("/api/search/", {"q": "tide moon ocean", "fusion": spelling, **params}).json()
+        assert body["fusion"] == spelling
+        passages = [r.get("passage", r) for r in body["results"]]
+        assert len(passages) == 6 and all(p["score"] == pytest.approx(rrf_score(fusion, p)) for p in passages)
+
+
+def test_dbsf_and_the_default_fusion_and_single_legs(api, sea_notes, settings):
+    from chunks.vector_index import Fusion
+
+    settings.SEARCH_FUSION = "rrf:7:1,0.5"
+    default = api.get("/api/search/", {"q": "tide moon ocean", "group": "none"}).json()
+    assert default["fusion"] == "rrf:7:1,0.5"
+    assert all(r["score"] == pytest.approx(rrf_score(Fusion.parse("rrf:7:1,0.5"), r)) for r in default["results"])
+    dbsf = api.post("/api/search/", {"q": "tide moon ocean", "fusion": "DBSF", "group": "none"}, format="json").json()
+    assert dbsf["fusion"] == "dbsf" and {r["chunk_id"] for r in dbsf["results"]} == {r["chunk_id"] for r in default["results"]}
+    # Normalised leg scores summed: up to about 1 a leg, far above any RRF score of these ranks.
+    assert 0.5 < dbsf["results"][0]["score"] < 2.5
+    dense = api.get("/api/search/", {"q": "tide moon ocean", "mode": "dense", "fusion": "dbsf"}).json()
+    assert dense["fusion"] is None and dense["results"]
+
+
+def test_a_bad_fusion_is_explained(api, vector_index):
+    body = api.get("/api/search/", {"q": "tides", "fusion": "rrf:60:2"}).json()
+    assert "two positive numbers" in body["fusion"][0] and "rrf:K:DENSE,SPARSE" in body["fusion"][0]
 
 
 @pytest.fixture
@@ -97,4 +145,6 @@ def test_anonymous_requests_are_refused(client, vector_index):
 def test_openapi_schema_and_docs(api):
     schema = api.get("/api/schema/", HTTP_ACCEPT="application/json")
     assert schema.status_code == 200 and "/api/search/" in schema.json()["paths"]
+    (fusion,) = [p for p in schema.json()["paths"]["/api/search/"]["get"]["parameters"] if p["name"] == "fusion"]
+    assert fusion["schema"]["type"] == "string" and "rrf:K:DENSE,SPARSE" in fusion["description"]
     assert api.get("/api/docs/").status_code == 200

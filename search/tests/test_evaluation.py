@@ -1,9 +1,12 @@
 import json
 
 import pytest
-from django.core.management import call_command
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.db import connection
 
 from chunks.models import Chunk, Document
+from search.evaluation.beir import judged_queries
 from search.evaluation.ranking import rank_documents
 from search.evaluation.scoring import score_runs
 
@@ -38,14 +41,42 @@ def test_evaluate_command_on_a_tiny_beir_dataset(transactional_db, embedder, tmp
     (tmp_path / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td3\t1\n")
     django_user_model.objects.create_user("someone-else")
 
-    call_command("evaluate", dataset=str(tmp_path), verbosity=0)
+    call_command("evaluate", "--fusion", "rrf:60", "--fusion", "rrf:2:1,0.5", "--fusion", "dbsf", "--keep",
+                 dataset=str(tmp_path), verbosity=0)
 
     out = capsys.readouterr().out
-    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith(("hybrid", "dense", "sparse"))}
-    assert set(rows) == {"hybrid", "dense", "sparse"}
-    assert float(rows["hybrid"][-4]) == 1.0  # MRR@10: both queries find their document first
+    rows = {" ".join(line.split()[:-4]): line.split()[-4:] for line in out.splitlines()
+            if line.startswith(("hybrid", "dense", "sparse"))}
+    # One row per fusion, then each single leg once.
+    assert list(rows) == ["hybrid rrf:60", "hybrid rrf:2:1,0.5", "hybrid dbsf", "dense", "sparse"]
+    assert all(float(rows[label][2]) == 1.0 for label in rows if label.startswith("hybrid"))  # MRR@10
     # The evaluation ran in its own database: the product's data is untouched.
     assert list(django_user_model.objects.values_list("username", flat=True)) == ["someone-else"]
+    kept = settings.VAR_DIR / "eval-qdrant" / f"eval_{tmp_path.name}"
+    assert kept.exists() and database_exists(f"ragbase_eval_{tmp_path.name}")
+    call_command("evaluate", "--drop", dataset=str(tmp_path), verbosity=0)
+    assert not kept.exists() and not database_exists(f"ragbase_eval_{tmp_path.name}")
+
+
+def database_exists(name):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        return cursor.fetchone() is not None
+
+
+def test_a_bad_fusion_or_fold_is_refused_before_anything_is_loaded(tmp_path):
+    with pytest.raises(CommandError, match="expected rrf:K"):
+        call_command("evaluate", "--dataset", str(tmp_path), "--fusion", "rrf:0")
+    with pytest.raises(CommandError, match="is not a fold I/N"):
+        call_command("evaluate", "--dataset", str(tmp_path), "--query-fold", "3/2")
+
+
+def test_query_folds_split_the_judged_queries_between_them():
+    queries = {f"q{i}": f"text {i}" for i in range(7)}
+    qrels = {q: {"d": 1} for q in queries if q != "q3"}
+    folds = [judged_queries(queries, qrels, fold=(part, 2), limit=None) for part in (1, 2)]
+    assert sorted(folds[0] | folds[1]) == sorted(qrels) and not set(folds[0]) & set(folds[1])
+    assert list(judged_queries(queries, qrels, fold=None, limit=2)) == ["q0", "q1"]
 
 
 @pytest.mark.django_db

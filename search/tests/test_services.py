@@ -2,6 +2,7 @@ import pytest
 
 from chunks.outbox.drain import drain
 from chunks.outbox.enqueue import delete_document
+from chunks.vector_index import Fusion
 from search.highlighting import QueryTerms, highlight
 from search.services import SearchFilters, search
 
@@ -125,13 +126,14 @@ def test_each_search_is_timed_in_the_latency_histogram(make_user, add_document):
 
 
 def test_fusion_options_reach_the_store_query(make_user, add_document, vector_index, monkeypatch, settings):
-    """rrf_k and prefetch_limit are arguments of the search, defaulting to their settings."""
+    """fusion and prefetch_limit are arguments of the search, defaulting to their settings."""
     ann = make_user("ann")
     add_document(ann, "Otters hold hands while they sleep.", title="Otters")
     asked = []
     query = vector_index.query
     monkeypatch.setattr(vector_index, "query", lambda **kwargs: asked.append(kwargs) or query(**kwargs))
-    assert titles(search(user=ann, query="otters", rrf_k=7, prefetch_limit=30)) == ["Otters"]
+    assert titles(search(user=ann, query="otters", fusion=Fusion.parse("dbsf"), prefetch_limit=30)) == ["Otters"]
+    settings.SEARCH_FUSION = "rrf:5:1,0.5"
     search(user=ann, query="otters")
-    assert [(a["rrf_k"], a["prefetch_limit"]) for a in asked] == [
-        (7, 30), (settings.SEARCH_RRF_K, settings.SEARCH_PREFETCH_LIMIT)]
+    assert [(str(a["fusion"]), a["prefetch_limit"]) for a in asked] == [
+        ("dbsf", 30), ("rrf:5:1,0.5", settings.SEARCH_PREFETCH_LIMIT)]
