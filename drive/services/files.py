@@ -59,9 +59,10 @@ def remove_file(*, owner, file_id: str) -> bool:
 
 
 def current_documents(*, owner, files: list[dict]) -> dict[str, Document]:
-    """The Documents (by file id) whose indexed content is the file's current one: nothing to download."""
+    """The Documents (by file id) whose indexed content is the file's current one: nothing to
+    download. One whose content hash was cleared is to be fetched again (drive.services.refetch)."""
     documents = {d.source_id: d for d in drive_documents(owner).filter(
-        source_id__in=[f["id"] for f in files], state__in=Document.INDEXED_STATES)}
+        source_id__in=[f["id"] for f in files], state__in=Document.INDEXED_STATES).exclude(content_hash="")}
     md5s = dict(DriveFile.objects.filter(document__in=list(documents.values())).values_list("document_id", "md5_checksum"))
     current = {}
     for file in files:

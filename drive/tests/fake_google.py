@@ -9,9 +9,9 @@ Drive (`user`, the default), one shared drive (`drive` + `driveId`) or both (`al
 in a shared drive (`drive_id`) are listed only with includeItemsFromAllDrives; downloads and
 exports answer `Range` requests with 206 and Content-Range; an export over `export_limit` bytes
 answers 403 exportSizeLimitExceeded; a file made by `google_doc` exports as text/plain or as HTML
-shaped like Google's (a span per formatting run, headings as <h1>-<h6>), any other format 400. Failures to inject: `fail_next` (any status and reason),
-`incomplete_next` (incompleteSearch: true), `repeat_page_token` (a page that hands back its own
-token), `go_offline` / `go_online` (the port closed: connection refused)."""
+shaped like Google's (a span per formatting run, headings as <h1>-<h6>), any other format 400.
+Failures to inject: `fail_next` (any status and reason), `incomplete_next` (incompleteSearch:
+true), `repeat_page_token` (a page that hands back its own token), `go_offline` / `go_online` (the port closed: connection refused)."""
 import hashlib
 import json
 import re
