@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """ragbase benchmark harness (never part of the pytest suite).
 
-    .venv/bin/python bench/run.py [--quick] [--sections drain vectors quality latency ingestion drive load] [--sizes N ...]
+    .venv/bin/python bench/run.py [--quick] [--sections drain vectors quality latency ingestion rechunk drive load] [--sizes N ...]
                                   [--drive-docs N] [--dataset DIR]
 
 Runs on its own throw-away embedded PostgreSQL and qdrant-edge store in a temp dir (env set before
@@ -84,7 +84,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--plot", metavar="RESULTS_JSON", help="only redraw the plot from a results file")
-    parser.add_argument("--sections", nargs="+", default=["drain", "vectors", "quality", "latency", "ingestion", "drive", "load"])
+    parser.add_argument("--sections", nargs="+", default=[
+        "drain", "vectors", "quality", "latency", "ingestion", "rechunk", "drive", "load"])
     parser.add_argument("--drive-docs", type=int, help="Google Docs in the drive section's fake Drive (default 3000; --quick 300)")
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET,
                         help="a BEIR folder for the quality, ingestion and drive sections (default: ../shared/datasets/nfcorpus)")
@@ -103,7 +104,7 @@ def main():
     args.load_seconds = args.load_seconds or (5 if args.quick else 20)
     args.soak_requests = args.soak_requests if args.soak_requests is not None else (5_000 if args.quick else 100_000)
     args.drive_docs = args.drive_docs or (300 if args.quick else 3000)
-    if {"quality", "ingestion", "drive"} & set(args.sections) and not (args.dataset / "corpus.jsonl").exists():
+    if {"quality", "ingestion", "rechunk", "drive"} & set(args.sections) and not (args.dataset / "corpus.jsonl").exists():
         parser.error(f"{args.dataset} is not a BEIR dataset folder (corpus.jsonl missing); name one with --dataset")
     tmp = Path(tempfile.mkdtemp(prefix="ragbase-bench-"))
     os.environ.setdefault("SEARCH_THROTTLE_RATE", "100000/min")
@@ -132,6 +133,8 @@ def main():
         guarded("latency", lambda: sections.section_latency(args, users.create_user("latency"), embedder))
     if "ingestion" in args.sections:
         guarded("ingestion", lambda: sections.section_ingestion(args, users.create_user("ingestion"), embedder))
+    if "rechunk" in args.sections:
+        guarded("rechunk", lambda: sections.section_rechunk(args, users.create_user("rechunk"), embedder))
     if "drive" in args.sections:
         guarded("drive", lambda: sections.section_drive(args))
     if "load" in args.sections:  # last: it hands the embedded store to the server process

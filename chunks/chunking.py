@@ -9,7 +9,7 @@ from chunks.extraction import ExtractedText
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
-_SPACES = re.compile(r"[ \t\f\v]+")
+_SPACES = re.compile(r"[ \t\f\v\xa0]+")  # no-break spaces too (Google Docs writes many)
 
 
 @dataclass

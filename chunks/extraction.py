@@ -118,7 +118,8 @@ class _Outline:
     """Cuts a document into sections at its headings: each section's text, under the path of the
     headings above it (a heading of level n replaces those of level n and deeper)."""
 
-    def __init__(self):
+    def __init__(self, separator: str = "\n"):
+        self.separator = separator  # between the pieces of text given (lines; HTML: text nodes)
         self.sections: list[Section] = []
         self._path: list[tuple[int, str]] = []
         self._lines: list[str] = []
@@ -139,36 +140,131 @@ class _Outline:
 
     def _flush(self) -> None:
         if any(line.strip() for line in self._lines):
-            self.sections.append(Section("\n".join(self._lines), headings=tuple(t for _, t in self._path)))
+            self.sections.append(Section(self.separator.join(self._lines), headings=tuple(t for _, t in self._path)))
         self._lines = []
 
 
 def _markdown(text: str) -> list[Section]:
-    outline, fence = _Outline(), None
-    for line in text.splitlines():
+    outline, paragraph = _Outline(), _SetextCandidate()
+    lines, fence = text.splitlines(), None
+    front_matter = _front_matter_length(lines)
+    for line in lines[:front_matter]:
+        outline.text(line)
+    for line in lines[front_matter:]:
         opened = _FENCE.match(line)
-        heading = _ATX_HEADING.match(line) if fence is None else None
-        if fence is None and opened:
+        if fence is not None:
+            if opened and opened.group(1).startswith(fence[0] * len(fence)):
+                fence = None
+            outline.text(line)
+            continue
+        heading = _ATX_HEADING.match(line)
+        underline = _SETEXT_UNDERLINE.match(line)
+        if underline:  # under a paragraph, a heading; else a thematic break, a block of its own
+            if paragraph.lines:
+                outline.heading(1 if underline.group(1) == "=" else 2, paragraph.title())
+            else:
+                paragraph.flush_to(outline)
+                outline.text(line)
+            paragraph.end()
+            continue
+        if opened or heading or not line.strip():
+            paragraph.flush_to(outline)
+        if opened:
             fence = opened.group(1)
-        elif fence is not None and opened and opened.group(1).startswith(fence[0] * len(fence)):
-            fence = None
         elif heading:
             outline.heading(len(heading.group(1)), heading.group(2).strip())
             continue
-        elif fence is None and (_LINK_REFERENCE.match(line) or _HTML_COMMENT_LINE.match(line)):
+        elif _LINK_REFERENCE.match(line) or _HTML_COMMENT_LINE.match(line):
+            continue
+        elif line.strip():
+            paragraph.add(line, outline)
             continue
         outline.text(line)
+    paragraph.flush_to(outline)
     return outline.done()
+
+
+# A setext heading is a paragraph underlined with = (level 1) or - (level 2). Only a paragraph: the
+# same "---" after a blank line, a list item, a quote or a table row is a thematic break.
+_SETEXT_UNDERLINE = re.compile(r"^ {0,3}(=|-)\1*[ \t]*$")
+_NOT_PARAGRAPH = re.compile(r"^(?: {0,3}(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)| {0,3}[>|<]| {4}|\t)")
+_TABLE_DELIMITER = re.compile(r"^[ \t|:-]*\|[ \t|:-]*$")
+
+
+def _front_matter_length(lines: list[str]) -> int:
+    """YAML front matter ("---" on the first line to the next "---" or "..."): its lines are text,
+    never a setext heading's. 0 when the document has none."""
+    if not lines or lines[0].rstrip() != "---":
+        return 0
+    for number, line in enumerate(lines[1:], 2):
+        if line.rstrip() in ("---", "..."):
+            return number
+    return 0
+
+
+class _SetextCandidate:
+    """The lines of the paragraph being read, held back until it is known whether an underline
+    makes them a heading. A run of lines that began as something else (a list item, a quote, a
+    table, indented code) holds none until the next blank line."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+        self.other_block = False
+
+    def add(self, line: str, outline: _Outline) -> None:
+        # A table's delimiter row: the lines above were its header.
+        if self.other_block or (not self.lines and _NOT_PARAGRAPH.match(line)) or _TABLE_DELIMITER.match(line):
+            self.flush_to(outline)
+            self.other_block = True
+            outline.text(line)
+        else:
+            self.lines.append(line)
+
+    def title(self) -> str:
+        return " ".join(" ".join(line.split()) for line in self.lines)
+
+    def flush_to(self, outline: _Outline) -> None:
+        for line in self.lines:
+            outline.text(line)
+        self.end()
+
+    def end(self) -> None:
+        self.lines, self.other_block = [], False
+
+
+# Page furniture: navigation, the site's banner and footer, sidebars. A <header> or <footer> inside
+# an article, section or aside belongs to that content (HTML-AAM maps only page-level ones to the
+# banner and contentinfo landmarks); an <aside> inside an article is a note on its text.
+_BOILERPLATE_ROLES = {"navigation", "banner", "contentinfo", "complementary"}
+_SCOPED_BOILERPLATE = {"header": ("article", "aside", "main", "nav", "section"),
+                       "footer": ("article", "aside", "main", "nav", "section"), "aside": ("article",)}
+# Elements that end a line of text: inline elements (Google Docs splits a paragraph into a span per
+# formatting run) join without a break, so no word is cut in two.
+_HTML_BREAKS = {"br": "\n", "tr": "\n", "td": " ", "th": " ", **dict.fromkeys(
+    ["address", "article", "aside", "blockquote", "dd", "details", "div", "dl", "dt", "figcaption", "figure",
+     "footer", "form", "header", "hr", "li", "main", "ol", "p", "pre", "section", "summary", "table", "ul"], "\n\n")}
+
+
+def _is_boilerplate(tag) -> bool:
+    if tag.name == "nav" or (tag.get("role") or "").strip().lower() in _BOILERPLATE_ROLES:
+        return True
+    scopes = _SCOPED_BOILERPLATE.get(tag.name)
+    return scopes is not None and tag.find_parent(scopes) is None
 
 
 def _html(text: str) -> list[Section]:
     from bs4 import BeautifulSoup, CData, NavigableString, Tag
 
     soup = BeautifulSoup(text, "html.parser")
-    # Navigation menus repeat on every page of a site and say nothing about this one.
-    for tag in soup(["script", "style", "noscript", "template", "nav"]):
+    for tag in soup(["script", "style", "noscript", "template"]):
         tag.decompose()
-    outline = _Outline()
+    for tag in soup.find_all(_is_boilerplate):
+        if not tag.decomposed:  # inside one removed already
+            tag.decompose()
+    for tag in soup.find_all(list(_HTML_BREAKS)):
+        tag.insert_before(_HTML_BREAKS[tag.name])
+        tag.insert_after(_HTML_BREAKS[tag.name])
+    outline = _Outline(separator="")
     for element in soup.descendants:
         if isinstance(element, Tag) and element.name in _HTML_HEADINGS:
             outline.heading(int(element.name[1]), " ".join(element.get_text(" ").split()))

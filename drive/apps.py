@@ -9,6 +9,12 @@ class DriveConfig(AppConfig):
     def ready(self):
         # Imported here: models (and what uses them) load only once the app registry is ready.
         from drive import checks, metrics  # noqa: F401  (register the system checks and the /metrics collector)
+        from chunks.models import Document
+        from chunks.services.rechunk import register_refetching_source
+        from drive.services import refetch
         from drive.tasks import ensure_sync_schedule
+
+        register_refetching_source(Document.Source.DRIVE, fetch_again=refetch.fetch_again,
+                                   lacking_headings=refetch.LACKING_HEADINGS)
 
         post_migrate.connect(ensure_sync_schedule, sender=self, dispatch_uid="drive.tasks.ensure_sync_schedule")

@@ -59,11 +59,15 @@ class DriveConnection(models.Model):
 class DriveFile(models.Model):
     """What sync knows of a Drive file beyond its Document: the md5 of the bytes last ingested
     (binary files only; Google-native files have no md5Checksum), so a file whose md5Checksum is
-    unchanged is not downloaded again. Goes away with its Document."""
+    unchanged is not downloaded again, and its type in Drive. Goes away with its Document."""
 
     document = models.OneToOneField("chunks.Document", on_delete=models.CASCADE, primary_key=True,
                                     related_name="drive_file")
     md5_checksum = models.CharField(max_length=32, blank=True)
+    drive_mime_type = models.CharField(
+        max_length=255, blank=True,
+        help_text="The file's type in Drive (a Google Doc's, where the Document has the exported type); "
+                  "blank for files synced before it was recorded.")
 
     def __str__(self):
         return f"{self.document_id}: md5 {self.md5_checksum or '—'}"

@@ -171,3 +171,109 @@ def test_a_chunk_keeps_to_one_heading_path(embedder):
         ("Install", "From packages"), ("Usage",),
     ]
     assert chunks[2].text.startswith("Clone the repository.") and "Get it first" not in chunks[2].text
+
+
+SETEXT_OUTLINE = """---
+title: Guide
+layout: page
+---
+Install
+=======
+
+Get it first.
+
+From source
+-----------
+
+Clone the
+repository.
+
+---
+
+Still from source: a thematic break after a blank line is no heading.
+
+- a list item
+---
+
+> a quote
+---
+
+| Option | Meaning |
+| ------ | ------- |
+| -v     | verbose |
+
+Flag | Effect
+--- | ---
+-q | quiet
+---
+
+Two-line
+title
+===
+
+Done.
+"""
+
+
+def test_markdown_setext_headings_make_the_heading_path():
+    sections = extract_text(SETEXT_OUTLINE.encode(), "text/markdown").sections
+    assert [s.headings for s in sections] == [(), ("Install",), ("Install", "From source"), ("Two-line title",)]
+    front_matter, install, source, last = (s.text for s in sections)
+    assert "title: Guide" in front_matter and "layout: page" in front_matter
+    assert install.strip() == "Get it first."
+    assert "Clone the\nrepository." in source and "Still from source" in source
+    assert "a list item" in source and "a quote" in source and "| -v     | verbose |" in source
+    assert "-q | quiet" in source
+    assert last.strip() == "Done."
+
+
+def test_setext_underline_inside_a_code_block_is_text():
+    sections = extract_text(b"# Doc\n\n```\nnot a title\n===\n```\n", "text/markdown").sections
+    assert [s.headings for s in sections] == [("Doc",)] and "not a title\n===" in sections[0].text
+
+
+PAGE_WITH_FURNITURE = b"""<html><body>
+<header role="banner"><a href="/">Acme docs</a> <form><input name="q"> Search</form></header>
+<div role="navigation"><a href="/a">Previous page</a></div>
+<aside class="sidebar"><h2>On this page</h2><a href="#x">Streams</a></aside>
+<main>
+<article><header><h1>Streams</h1><p>Updated today</p></header>
+<p>A stream reads a file piece by piece.</p>
+<aside><p>Note: streams are event emitters.</p></aside>
+<pre><code>const rl = readline.createInterface({ input });</code></pre>
+<footer>Written by the streams team</footer></article>
+</main>
+<footer><p>Copyright Acme</p></footer>
+<div role="contentinfo">Privacy policy</div>
+</body></html>"""
+
+
+def test_html_page_furniture_is_not_content_but_the_article_is():
+    sections = extract_text(PAGE_WITH_FURNITURE, "text/html").sections
+    text = "\n".join(s.text for s in sections)
+    for furniture in ("Acme docs", "Search", "Previous page", "On this page", "Copyright", "Privacy"):
+        assert furniture not in text
+    for content in ("Updated today", "piece by piece", "event emitters", "readline.createInterface",
+                    "streams team"):
+        assert content in text
+    assert {s.headings for s in sections} == {("Streams",)}
+
+
+# What Google Docs' HTML export looks like: one line, a span per formatting run, a class per style.
+GOOGLE_DOCS_HTML = (
+    b'<html><head><meta content="text/html; charset=UTF-8" http-equiv="content-type"><style type="text/css">'
+    b'.c1{font-weight:700}</style></head><body class="c4 doc-content"><p class="c2 title" id="h.t">'
+    b'<span class="c3">Field guide</span></p><h1 class="c5" id="h.a"><span class="c3">Herons</span></h1>'
+    b'<p class="c2"><span class="c0">The heron nests by the </span><span class="c1">quiet</span>'
+    b'<span class="c0">&nbsp;river. It is gr</span><span class="c1">ey</span><span class="c0">.</span></p>'
+    b'<p class="c2"><span class="c0">A second paragraph.</span></p></body></html>'
+)
+
+
+def test_html_inline_runs_join_without_breaking_words_and_paragraphs_stay_apart(embedder):
+    sections = extract_text(GOOGLE_DOCS_HTML, "text/html").sections
+    assert [s.headings for s in sections] == [(), ("Herons",)]
+    assert "font-weight" not in sections[0].text and sections[0].text.strip() == "Field guide"
+    assert "by the quiet\xa0river. It is grey." in sections[1].text
+    [chunk] = chunk_text(extract_text(GOOGLE_DOCS_HTML, "text/html"), tokenizer=embedder, size=200, overlap=0)[1:]
+    assert chunk.text == "The heron nests by the quiet river. It is grey.\n\nA second paragraph."

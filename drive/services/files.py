@@ -16,11 +16,15 @@ from drive.models import DriveFile
 from drive.selectors import drive_documents
 from drive.services.google_api import describe, error_reasons, execute
 
-# Google-native type → the format it is exported as.
+# Google-native type → the formats it is exported as, in order of preference. Docs as HTML: its
+# <h1>-<h6> are the document's headings, so passages get their section (text/plain loses them);
+# a Doc whose HTML passes Google's 10 MB export limit (HTML is larger than its text) comes as text.
+# Slides as text: every slide's text, and small (a PDF export, one page a slide, carries the images
+# and meets the export limit with many decks). Sheets as CSV: Google exports the first sheet.
 EXPORT_FORMATS = {
-    "application/vnd.google-apps.document": "text/plain",
-    "application/vnd.google-apps.spreadsheet": "text/csv",
-    "application/vnd.google-apps.presentation": "text/plain",
+    "application/vnd.google-apps.document": ("text/html", "text/plain"),
+    "application/vnd.google-apps.spreadsheet": ("text/csv",),
+    "application/vnd.google-apps.presentation": ("text/plain",),
 }
 DOWNLOADABLE = {
     "application/pdf",
@@ -55,9 +59,10 @@ def remove_file(*, owner, file_id: str) -> bool:
 
 
 def current_documents(*, owner, files: list[dict]) -> dict[str, Document]:
-    """The Documents (by file id) whose indexed content is the file's current one: nothing to download."""
+    """The Documents (by file id) whose indexed content is the file's current one: nothing to
+    download. One whose content hash was cleared is to be fetched again (drive.services.refetch)."""
     documents = {d.source_id: d for d in drive_documents(owner).filter(
-        source_id__in=[f["id"] for f in files], state__in=Document.INDEXED_STATES)}
+        source_id__in=[f["id"] for f in files], state__in=Document.INDEXED_STATES).exclude(content_hash="")}
     md5s = dict(DriveFile.objects.filter(document__in=list(documents.values())).values_list("document_id", "md5_checksum"))
     current = {}
     for file in files:
@@ -123,16 +128,26 @@ def download(files, file: dict) -> tuple[bytes, str]:
     into a buffer bounded by DRIVE_MAX_FILE_BYTES. `files`: the service's files() resource (made
     once: googleapiclient builds it from the discovery document each time). Raises FileUnreadable
     for a file that fails alone; GoogleUnavailable, OutOfTime and GrantRevoked concern the run."""
-    mime_type = file["mimeType"]
-    if mime_type in EXPORT_FORMATS:
-        mime_type = EXPORT_FORMATS[mime_type]
-        request = files.export(fileId=file["id"], mimeType=mime_type)
-    else:
-        size = int(file.get("size") or 0)
-        if size > settings.DRIVE_MAX_FILE_BYTES:
-            raise FileUnreadable(f"File is {size} bytes, over the {settings.DRIVE_MAX_FILE_BYTES}-byte limit "
-                                 "(DRIVE_MAX_FILE_BYTES).")
-        request = files.get_media(fileId=file["id"], supportsAllDrives=True)
+    if file["mimeType"] in EXPORT_FORMATS:
+        for mime_type in EXPORT_FORMATS[file["mimeType"]]:
+            try:
+                return _fetch(files.export(fileId=file["id"], mimeType=mime_type)), mime_type
+            except _ExportTooLarge:
+                continue  # the next format, if any, is smaller
+        raise FileUnreadable("Google Drive cannot export this file: it is over Google's 10 MB export limit "
+                             "(exportSizeLimitExceeded).")
+    size = int(file.get("size") or 0)
+    if size > settings.DRIVE_MAX_FILE_BYTES:
+        raise FileUnreadable(f"File is {size} bytes, over the {settings.DRIVE_MAX_FILE_BYTES}-byte limit "
+                             "(DRIVE_MAX_FILE_BYTES).")
+    return _fetch(files.get_media(fileId=file["id"], supportsAllDrives=True)), file["mimeType"]
+
+
+class _ExportTooLarge(Exception):
+    pass
+
+
+def _fetch(request) -> bytes:
     buffer = _BoundedBuffer(settings.DRIVE_MAX_FILE_BYTES)
     downloader = MediaIoBaseDownload(buffer, request, chunksize=DOWNLOAD_CHUNK_BYTES)
     done = False
@@ -141,7 +156,6 @@ def download(files, file: dict) -> tuple[bytes, str]:
             _, done = execute(downloader.next_chunk)
     except HttpError as error:
         if "exportSizeLimitExceeded" in error_reasons(error):
-            raise FileUnreadable("Google Drive cannot export this file: it is over Google's 10 MB export limit "
-                                 "(exportSizeLimitExceeded).") from None
+            raise _ExportTooLarge from None
         raise FileUnreadable(f"Could not read the file ({describe(error)}).") from None
-    return buffer.getvalue(), mime_type
+    return buffer.getvalue()

@@ -9,7 +9,9 @@ the query has reached, so a killed or restarted listing goes on from the last pa
   search over `allDrives` comes back incomplete. The changes cursor is taken first; it is stored,
   and Drive documents the listing did not return are removed, only if the listing was complete.
 - Changes: `changes.list` from the connection's cursor (folders that joined the scope are listed
-  first). A cursor Google refuses (HTTP 400/410) turns the run into a full listing.
+  first). A cursor Google refuses (HTTP 400/410) turns the run into a full listing. While files
+  are marked to be fetched again (drive.services.refetch) the run lists in full: the changes feed
+  does not name an unchanged file.
 - Google's own signals: a page with `incompleteSearch` or a refused page token restarts that
   query from its first page (LISTING_RESTARTS times, then the listing is reported incomplete); a
   page token handed back again is a loop: that query stops and the run reports it.
@@ -26,7 +28,7 @@ from googleapiclient.errors import HttpError
 
 from drive.models import SyncItem, SyncRun
 from drive.selectors import drive_documents
-from drive.services import runs
+from drive.services import refetch, runs
 from drive.services.budget import Budget
 from drive.services.files import (
     FILE_FIELDS,
@@ -157,7 +159,9 @@ def _plan(service, run: SyncRun, ticket) -> None:
     tree = list_folders(service, include_shared_drives=connection.include_shared_drives) if connection.folder_ids else None
     scope = tree.descendants(connection.folder_ids) if tree is not None else None
     run.scope = None if scope is None else sorted(scope)
-    if connection.changes_page_token and not needs_full_listing(connection, scope):
+    # Files marked to be fetched again are unchanged: only a full listing names them.
+    if connection.changes_page_token and not needs_full_listing(connection, scope) \
+            and not refetch.awaiting_fetch(connection.user):
         run.kind = SyncRun.Kind.CHANGES
         joined = scope - set(connection.synced_scope) if scope is not None else set()
         # Folders created or moved in (with files the changes feed does not mention) are listed first.

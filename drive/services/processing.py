@@ -240,10 +240,11 @@ def _write(run, batch, items, current, failures, ready, leftover) -> int:
         documents = write_documents(prepared=[entry for _, entry in ready])
         # The md5 of the bytes ingested (not of the listing: the file may have changed since).
         DriveFile.objects.bulk_create(
-            [DriveFile(document=document, md5_checksum="" if fetched.item.file["mimeType"] in EXPORT_FORMATS
+            [DriveFile(document=document, drive_mime_type=fetched.item.file["mimeType"],
+                       md5_checksum="" if fetched.item.file["mimeType"] in EXPORT_FORMATS
                        else hashlib.md5(entry.item.content, usedforsecurity=False).hexdigest())
              for (fetched, entry), document in zip(ready, documents, strict=True)],
-            update_conflicts=True, unique_fields=["document"], update_fields=["md5_checksum"])
+            update_conflicts=True, unique_fields=["document"], update_fields=["md5_checksum", "drive_mime_type"])
         for (fetched, entry), document in zip(ready, documents, strict=True):
             failed = document.state == Document.State.FAILED
             outcomes[fetched.item.id] = (SyncItem.Outcome.FAILED if failed else SyncItem.Outcome.INGESTED,

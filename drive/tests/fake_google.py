@@ -8,15 +8,17 @@ Like Google: files.list and changes.list pages hold `pageSize` items (default 10
 Drive (`user`, the default), one shared drive (`drive` + `driveId`) or both (`allDrives`); files
 in a shared drive (`drive_id`) are listed only with includeItemsFromAllDrives; downloads and
 exports answer `Range` requests with 206 and Content-Range; an export over `export_limit` bytes
-answers 403 exportSizeLimitExceeded. Failures to inject: `fail_next` (any status and reason),
-`incomplete_next` (incompleteSearch: true), `repeat_page_token` (a page that hands back its own
-token), `go_offline` / `go_online` (the port closed: connection refused)."""
+answers 403 exportSizeLimitExceeded; a file made by `google_doc` exports as text/plain or as HTML
+shaped like Google's (a span per formatting run, headings as <h1>-<h6>), any other format 400.
+Failures to inject: `fail_next` (any status and reason), `incomplete_next` (incompleteSearch:
+true), `repeat_page_token` (a page that hands back its own token), `go_offline` / `go_online` (the port closed: connection refused)."""
 import hashlib
 import json
 import re
 import secrets
 import threading
 from dataclasses import dataclass, field
+from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlparse
 
@@ -36,6 +38,12 @@ class FakeFile:
     drive_id: str | None = None  # the shared drive it lives in; None = My Drive
 
     hide_size: bool = False  # listed without `size` (Drive omits it for some files)
+    exports: dict | None = None  # export format -> bytes; None: `content` whatever the format asked
+
+    def exported(self, mime_type: str) -> bytes | None:
+        if self.exports is None:
+            return self.content
+        return self.exports.get(mime_type)
 
     def resource(self):
         data = {"id": self.id, "name": self.name, "mimeType": self.mime_type, "modifiedTime": self.modified_time,
@@ -47,6 +55,29 @@ class FakeFile:
             data["size"] = str(len(self.content))
             data["md5Checksum"] = hashlib.md5(self.content).hexdigest()  # binary content only, as Drive does
         return data
+
+
+def google_doc(file_id: str, name: str, blocks: list, **fields) -> FakeFile:
+    """A Google Doc of `blocks`: a paragraph's text, or (level, heading). Its HTML export is shaped
+    like Google's: styles in the head, one line, each paragraph's text split into spans."""
+    html, text = [], []
+    for block in blocks:
+        if isinstance(block, tuple):
+            level, heading = block
+            html.append(f'<h{level} class="c4" id="h.{len(html)}"><span class="c2">{escape(heading)}</span></h{level}>')
+            text.append(heading)
+        else:
+            words = block.split(" ")
+            runs = [" ".join(words[:len(words) // 2]) + " ", " ".join(words[len(words) // 2:])]
+            html.append('<p class="c1">' + "".join(f'<span class="c{i}">{escape(r)}</span>' for i, r in enumerate(runs))
+                        + "</p>")
+            text.append(block)
+    head = ('<html><head><meta content="text/html; charset=UTF-8" http-equiv="content-type">'
+            '<style type="text/css">.c0{font-weight:700}.c1{margin:0}</style></head><body class="c3 doc-content">')
+    exports = {"text/html": (head + "".join(html) + "</body></html>").encode(),
+               "text/plain": ("\ufeff" + "\r\n\r\n".join(text)).encode()}
+    return FakeFile(file_id, name, "application/vnd.google-apps.document", exports["text/plain"], exports=exports,
+                    **fields)
 
 
 class FakeGoogle:
@@ -248,9 +279,13 @@ class FakeGoogle:
                     if file.broken:
                         return self._send(500, {"error": {"code": 500, "message": "backendError"}})
                     if rest[2:] == ["export"]:
-                        if len(file.content) > fake.export_limit:
+                        mime_type = query.get("mimeType", "text/plain")
+                        content = file.exported(mime_type)
+                        if content is None:
+                            return self._error(400, "badRequest", "The requested conversion is not supported.")
+                        if len(content) > fake.export_limit:
                             return self._error(403, "exportSizeLimitExceeded", "This file is too large to be exported.")
-                        return self._send_content(file, file.content, query.get("mimeType", "text/plain"))
+                        return self._send_content(file, content, mime_type)
                     if query.get("alt") == "media":
                         return self._send_content(file, file.content, file.mime_type)
                     return self._send(200, file.resource())

@@ -5,7 +5,7 @@ from drive.models import DriveConnection
 from drive.services.sync import sync_connection
 from drive.services.tokens import REVOKED_MESSAGE
 from drive.tasks import enqueue_connected_syncs
-from drive.tests.fake_google import FakeFile
+from drive.tests.fake_google import FakeFile, google_doc
 
 DOC = "application/vnd.google-apps.document"
 SHEET = "application/vnd.google-apps.spreadsheet"
@@ -30,7 +30,7 @@ def test_first_sync_lists_every_page_and_ingests_each_kind(fake_google, drive_us
     assert (result.ingested, result.failed, result.stopped) == (3, 0, "")
     stored = docs(drive_user)
     assert set(stored) == {"d1", "s1", "t1"}
-    assert stored["d1"].mime_type == "text/plain" and stored["s1"].mime_type == "text/csv"
+    assert stored["d1"].mime_type == "text/html" and stored["s1"].mime_type == "text/csv"
     assert stored["d1"].url == "https://drive.google.com/file/d/d1/view"
     assert Chunk.objects.filter(document=stored["d1"], text__contains="heron").exists()
     assert any("export" in r and "mimeType=text%2Fcsv" in r for r in fake_google.requests)
@@ -139,3 +139,41 @@ def test_md5_unchanged_file_is_not_downloaded_but_its_metadata_updates(fake_goog
     sync_connection(connection_id=drive_user.pk)
     assert fake_google.downloads.count("m") == 2
     assert Chunk.objects.filter(document=docs(drive_user)["m"], text__contains="Rewritten").exists()
+
+
+FIELD_GUIDE = google_doc("g1", "Field guide", [
+    "Notes from a year at the lake.", (1, "Herons"), "The heron nests by the quiet river every spring.",
+    (2, "Feeding"), "Herons wade slowly and strike at small fish.", (1, "Otters"), "Otters play on the bank at dusk.",
+])
+
+
+def test_a_google_doc_is_exported_as_html_and_its_passages_carry_their_section(fake_google, drive_user, client,
+                                                                             vector_index):
+    """The real google client exports the Doc as HTML; its headings become each chunk's path, and a
+    result shows the section and links to the Doc in Drive."""
+    from chunks.outbox.drain import drain
+
+    fake_google.put_file(FIELD_GUIDE)
+    assert sync_connection(connection_id=drive_user.pk).ingested == 1
+    assert any("/files/g1/export" in r and "mimeType=text%2Fhtml" in r for r in fake_google.requests)
+    document = docs(drive_user)["g1"]
+    assert document.mime_type == "text/html"
+    paths = {c.text: c.metadata["headings"] for c in Chunk.objects.filter(document=document)}
+    assert paths == {"Notes from a year at the lake.": [],
+                     "The heron nests by the quiet river every spring.": ["Herons"],
+                     "Herons wade slowly and strike at small fish.": ["Herons", "Feeding"],
+                     "Otters play on the bank at dusk.": ["Otters"]}
+    drain()
+    client.force_login(drive_user.user)
+    html = client.get("/search/", {"q": "strike small fish", "mode": "sparse"}).content.decode()
+    assert ('<a href="https://drive.google.com/file/d/g1/view">Field guide</a></strong> › Herons › Feeding'
+            in html)
+
+
+def test_a_doc_whose_html_is_over_googles_export_limit_comes_as_text(fake_google, drive_user):
+    fake_google.export_limit = len(FIELD_GUIDE.exports["text/plain"])  # the HTML is larger
+    fake_google.put_file(FIELD_GUIDE)
+    assert (sync_connection(connection_id=drive_user.pk).ingested) == 1
+    document = docs(drive_user)["g1"]
+    assert document.mime_type == "text/plain" and document.state == "ready"
+    assert Chunk.objects.filter(document=document, text__contains="strike at small fish").exists()

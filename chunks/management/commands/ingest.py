@@ -7,6 +7,7 @@ from tqdm import tqdm
 from chunks.extraction import guess_mime_type
 from chunks.models import Document
 from chunks.services.ingestion import IngestItem, ingest_in_batches
+from chunks.services.rechunk import PATH_SOURCE_PREFIX
 
 
 class Command(BaseCommand):
@@ -26,8 +27,8 @@ class Command(BaseCommand):
         if missing:
             raise CommandError(f"not found: {', '.join(missing)}")
         items = (
-            IngestItem(owner=user, source=Document.Source.UPLOAD, source_id=f"path:{f.resolve()}", title=f.name,
-                       mime_type=guess_mime_type(f.name), content=f.read_bytes())
+            IngestItem(owner=user, source=Document.Source.UPLOAD, source_id=f"{PATH_SOURCE_PREFIX}{f.resolve()}",
+                       title=f.name, mime_type=guess_mime_type(f.name), content=f.read_bytes())
             for f in files
         )
         states = {}
