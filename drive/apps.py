@@ -8,7 +8,11 @@ class DriveConfig(AppConfig):
 
     def ready(self):
         # Imported here: models (and what uses them) load only once the app registry is ready.
+        from chunks.models import Document
+        from chunks.services.reingestion import register_refetcher
         from drive import checks, metrics  # noqa: F401  (register the system checks and the /metrics collector)
-        from drive.tasks import ensure_sync_schedule
+        from drive.tasks import ensure_sync_schedule, refetch_documents
+
+        register_refetcher(Document.Source.DRIVE, refetch_documents)
 
         post_migrate.connect(ensure_sync_schedule, sender=self, dispatch_uid="drive.tasks.ensure_sync_schedule")
