@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from chunks.models import Chunk, Document
+from chunks.models import Chunk, Document, SyncStatus
 from chunks.outbox.enqueue import requeue_failed
 from chunks.selectors import failed_documents
 from chunks.tasks import enqueue_ingestion
@@ -57,7 +57,7 @@ def reingest_failed(*, owner, documents) -> Reingestion:
     failed = list(failed_documents(chosen))
     report = Reingestion(not_failed=chosen.count() - len(failed))
     with transaction.atomic():
-        with_failed_chunks = {pk for pk in Chunk.objects.filter(document__in=failed, sync_status="FAILED")
+        with_failed_chunks = {pk for pk in Chunk.objects.filter(document__in=failed, sync_status=SyncStatus.FAILED)
                               .values_list("document_id", flat=True)}
         requeue_failed(chunks=Chunk.objects.filter(document_id__in=with_failed_chunks))
         unreadable = [d for d in failed if d.state == Document.State.FAILED]
