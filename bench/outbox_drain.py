@@ -30,7 +30,8 @@ INSERT_CHUNKS = """
 INSERT INTO chunks_chunk (document_id, owner_id, ordinal, text, metadata, sync_status, dense_vector,
                           sparse_indices, sparse_values, qdrant_id, sync_attempts, last_sync_error,
                           created_at, updated_at)
-SELECT %(doc)s, %(owner)s, g, repeat('lorem ipsum dolor sit amet ', 26), '{}', 'PENDING',
+SELECT (%(docs)s::bigint[])[(g - 1) %% cardinality(%(docs)s::bigint[]) + 1], %(owner)s, g,
+       repeat('lorem ipsum dolor sit amet ', 26), '{}', 'PENDING',
        (SELECT string_agg(float4send(random()::real), ''::bytea) FROM generate_series(1, %(dim)s) WHERE g > 0),
        (SELECT string_agg(int4send(i), ''::bytea ORDER BY i)
           FROM (SELECT DISTINCT (random() * 100000)::int AS i FROM generate_series(1, 60) WHERE g > 0) terms),
@@ -49,16 +50,19 @@ def table_bytes(cursor) -> int:
     return cursor.fetchone()[0]
 
 
-def add_pending_chunks(*, owner, source_id, n, dim):
-    """One document of `owner` with `n` pre-embedded PENDING chunks (random `dim`-d dense vectors,
-    60 random sparse terms with random weights, ~700 characters of text), inserted in SQL."""
+def add_pending_chunks(*, owner, source_id, n, dim, documents=1):
+    """`documents` documents of `owner` (ids `source_id`-0, -1, ...) sharing `n` pre-embedded PENDING
+    chunks round-robin (random `dim`-d dense vectors, 60 random sparse terms with random weights,
+    ~700 characters of text), inserted in SQL."""
     from django.db import connection
 
     from chunks.models import Document
 
-    doc = Document.objects.create(owner=owner, source="upload", source_id=source_id, title="synthetic")
+    docs = Document.objects.bulk_create(
+        [Document(owner=owner, source="upload", source_id=f"{source_id}-{i}", title=f"synthetic {i}")
+         for i in range(documents)])
     with connection.cursor() as cursor:
-        cursor.execute(INSERT_CHUNKS, {"doc": doc.pk, "owner": owner.pk, "dim": dim, "n": n})
+        cursor.execute(INSERT_CHUNKS, {"docs": [doc.pk for doc in docs], "owner": owner.pk, "dim": dim, "n": n})
         cursor.execute(
             "UPDATE chunks_chunk SET sparse_values = (SELECT string_agg(float4send(random()::real), ''::bytea)"
             " FROM generate_series(1, length(sparse_indices) / 4)) WHERE sparse_values IS NULL"

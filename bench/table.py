@@ -14,12 +14,14 @@ def percentiles(samples_ms):
     return {"p50": q[49], "p95": q[94], "p99": q[98]}
 
 
-def timed(what, calls):
-    """Record p50/p95/p99 of running each of `calls` once, under latency/`what`."""
+def timed(what, calls) -> dict:
+    """Record p50/p95/p99 of running each of `calls` once, under latency/`what`; returns them (ms)."""
     samples = []
     for call in calls:
         started = time.perf_counter()
         call()
         samples.append((time.perf_counter() - started) * 1000)
-    for k, v in percentiles(samples).items():
+    measured = percentiles(samples)
+    for k, v in measured.items():
         record("latency", what, k, v, "ms")
+    return measured

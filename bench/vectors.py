@@ -40,9 +40,8 @@ def _rate(n, run):
 
 def section(record, *, chunks):
     owner = get_user_model().objects.create_user(f"vectors-bench-{time.monotonic_ns()}")
-    for start in range(0, chunks, CHUNKS_PER_DOCUMENT):
-        outbox_drain.add_pending_chunks(owner=owner, source_id=f"vectors-{start}", n=min(CHUNKS_PER_DOCUMENT, chunks - start),
-                                        dim=DIM)
+    outbox_drain.add_pending_chunks(owner=owner, source_id="vectors", n=chunks, dim=DIM,
+                                    documents=-(-chunks // CHUNKS_PER_DOCUMENT))
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE chunks_chunk")
     source, target = _store("vectors-source"), _store("vectors-target")

@@ -9,11 +9,21 @@ from chunks.models import Chunk, Document, IndexCheck, SyncStatus
 
 
 def documents_with_counts(user):
-    """The user's documents, each annotated with `chunk_count` and `pending_count` (not yet searchable)."""
+    """The user's documents, each annotated with `chunk_count`, `pending_count` (not yet searchable)
+    and `failed_count` (chunks the outbox gave up pushing)."""
     return Document.objects.filter(owner=user).annotate(
         chunk_count=Count("chunks"),
         pending_count=Count("chunks", filter=Q(chunks__sync_status=SyncStatus.PENDING)),
+        failed_count=Count("chunks", filter=Q(chunks__sync_status=SyncStatus.FAILED)),
     )
+
+
+def failed_documents(documents):
+    """The documents of the queryset whose processing failed: the document itself (it could not be
+    fetched or read) or the push of some of its chunks to the vector store."""
+    return documents.filter(
+        Q(state=Document.State.FAILED)
+        | Q(pk__in=Chunk.objects.filter(sync_status=SyncStatus.FAILED).values("document_id")))
 
 
 @dataclass(frozen=True)

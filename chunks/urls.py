@@ -10,6 +10,7 @@ router.register("api/documents", DocumentViewSet, basename="document")
 
 urlpatterns = [
     path("documents/", views.documents_page, name="documents"),
-    path("documents/<int:pk>/delete/", views.delete_document_view, name="delete"),
+    path("documents/actions/", views.document_actions, name="actions"),
+    path("documents/delete/", views.delete_documents_view, name="delete"),
     *router.urls,
 ]

@@ -8,11 +8,14 @@ class DriveConfig(AppConfig):
 
     def ready(self):
         # Imported here: models (and what uses them) load only once the app registry is ready.
-        from drive import checks, metrics  # noqa: F401  (register the system checks and the /metrics collector)
         from chunks.models import Document
         from chunks.services.rechunk import register_refetching_source
+        from chunks.services.reingestion import register_refetcher
+        from drive import checks, metrics  # noqa: F401  (register the system checks and the /metrics collector)
         from drive.services import refetch
-        from drive.tasks import ensure_sync_schedule
+        from drive.tasks import ensure_sync_schedule, refetch_documents
+
+        register_refetcher(Document.Source.DRIVE, refetch_documents)
 
         register_refetching_source(Document.Source.DRIVE, fetch_again=refetch.fetch_again,
                                    lacking_headings=refetch.LACKING_HEADINGS)

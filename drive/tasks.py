@@ -12,7 +12,7 @@ from django_q.conf import Conf
 
 from chunks.tasks import keep_schedule, task_path
 from drive.models import DriveConnection, SyncRun
-from drive.services import batching, listing, processing, runs, tickets
+from drive.services import batching, listing, processing, refetch, reingest, runs, tickets
 from drive.services.sync import runs_to_move, sync_connection
 
 SCHEDULE_NAME = "drive: sync every connected Drive"
@@ -86,6 +86,17 @@ def request_sync(connection: DriveConnection) -> SyncRun | None:
     if run is not None:
         keep_moving(run, started=started)
     return run
+
+
+def refetch_documents(*, owner, documents) -> int:
+    """Fetch these failed Drive documents again (chunks' re-ingestion, registered in drive.apps):
+    they join the sync run, which is kept moving once this transaction commits. Returns how many
+    were queued (0 without a connected Drive)."""
+    run = reingest.queue_refetch(owner=owner, documents=documents)
+    if run is None:
+        return 0
+    transaction.on_commit(lambda: request_sync(run.connection))
+    return len(documents)
 
 
 def enqueue_connected_syncs() -> int:

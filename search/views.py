@@ -22,6 +22,7 @@ def _run(form, user, page):
             page_size=data.get("top_k"),
             filters=SearchFilters(
                 sources=[data["source"]] if data.get("source") else None,
+                mime_types=form.mime_types(),
                 modified_after=datetime.combine(after, time.min, tzinfo=timezone.utc) if after else None,
             ),
         )
@@ -34,7 +35,8 @@ def _run(form, user, page):
 def search_page(request):
     form = SearchForm(request.GET or None)
     result, error = _run(form, request.user, PageForm.page_of(request)) if form.is_valid() else (None, "")
-    return render(request, "search/search.html", {"form": form, "result": result, "error": error})
+    filters = form.active_filters() if result else []
+    return render(request, "search/search.html", {"form": form, "result": result, "error": error, "filters": filters})
 
 
 @staff_member_required
@@ -44,5 +46,6 @@ def admin_search_as_user(request):
     return render(
         request,
         "search/admin_search.html",
-        {"form": form, "result": result, "error": error, "title": "Test search as a user"},
+        {"form": form, "result": result, "error": error, "filters": form.active_filters() if result else [],
+         "title": "Test search as a user"},
     )

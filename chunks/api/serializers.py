@@ -27,3 +27,27 @@ class DocumentFilterSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=Document.State.choices, required=False)
     source = serializers.ChoiceField(choices=Document.Source.choices, required=False)
     q = serializers.CharField(max_length=200, required=False, help_text="Part of the title (case-insensitive).")
+
+
+class BulkActionSerializer(serializers.Serializer):
+    """`POST /api/documents/bulk/`: delete these documents, or re-ingest the failed ones among them."""
+
+    action = serializers.ChoiceField(choices=["delete", "reingest"])
+    ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=1000,
+                                help_text="Ids of the caller's documents; any other id refuses the whole request.")
+
+
+class DeletedSerializer(serializers.Serializer):
+    deleted = serializers.IntegerField()
+
+
+class ReingestionSerializer(serializers.Serializer):
+    """What a re-ingestion did (chunks.services.reingestion.Reingestion)."""
+
+    queued = serializers.IntegerField(help_text="Failed documents queued again (pushed, re-read or fetched again).")
+    not_failed = serializers.IntegerField(help_text="Chosen documents that had not failed (left as they are).")
+    impossible = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Titles of failed documents nothing can re-read: an unreadable upload is not kept (upload it "
+                  "again); a Drive file needs a connected Drive.")
+    summary = serializers.CharField()

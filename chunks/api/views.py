@@ -1,17 +1,28 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import MultiPartParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from chunks.api.serializers import DocumentFilterSerializer, DocumentSerializer, UploadSerializer
-from chunks.outbox.enqueue import delete_document
+from chunks.api.serializers import (
+    BulkActionSerializer,
+    DeletedSerializer,
+    DocumentFilterSerializer,
+    DocumentSerializer,
+    ReingestionSerializer,
+    UploadSerializer,
+)
+from chunks.models import Document
+from chunks.outbox.enqueue import delete_document, delete_documents
 from chunks.selectors import documents_with_counts, filtered_documents
+from chunks.services.reingestion import Reingestion, reingest_failed
 from chunks.uploads import queue_upload, upload_refusal
 
 # The path id is the document's integer primary key (the schema cannot derive it: the queryset needs a user).
-_DOCUMENT_ID = extend_schema(parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)])
+_ID_PARAMETER = OpenApiParameter("id", int, OpenApiParameter.PATH)
+_DOCUMENT_ID = extend_schema(parameters=[_ID_PARAMETER])
 
 
 class DocumentPagination(PageNumberPagination):
@@ -62,3 +73,36 @@ class DocumentViewSet(
 
     def perform_destroy(self, instance):
         delete_document(document=instance)
+
+    @extend_schema(request=BulkActionSerializer,
+                   responses={200: PolymorphicProxySerializer(
+                       component_name="BulkActionResult", serializers=[DeletedSerializer, ReingestionSerializer],
+                       resource_type_field_name=None)})
+    @action(detail=False, methods=["post"], parser_classes=[JSONParser, MultiPartParser])
+    def bulk(self, request):
+        """Delete the given documents (their chunks leave the index through the outbox), or
+        re-ingest the failed ones among them. Only the caller's own: another id refuses it all."""
+        wanted = BulkActionSerializer(data=request.data)
+        wanted.is_valid(raise_exception=True)
+        ids = set(wanted.validated_data["ids"])
+        documents = Document.objects.filter(owner=request.user, pk__in=ids)
+        if documents.count() != len(ids):
+            raise ValidationError({"ids": ["Some of these documents are not yours or no longer exist; "
+                                           "nothing was changed."]})
+        if wanted.validated_data["action"] == "delete":
+            return Response({"deleted": delete_documents(documents=documents)})
+        return Response(_reingestion(reingest_failed(owner=request.user, documents=documents)))
+
+    @extend_schema(request=None, responses={200: ReingestionSerializer}, parameters=[_ID_PARAMETER])
+    @action(detail=True, methods=["post"])
+    def reingest(self, request, pk=None):
+        """Re-ingest this document if its processing failed (fetched or read again, or its chunks
+        pushed to the index again)."""
+        document = self.get_object()
+        report = reingest_failed(owner=request.user, documents=Document.objects.filter(pk=document.pk))
+        return Response(_reingestion(report))
+
+
+def _reingestion(report: Reingestion) -> dict:
+    return {"queued": report.queued, "not_failed": report.not_failed, "impossible": report.impossible,
+            "summary": report.summary()}

@@ -29,9 +29,15 @@ def delete_chunks(*, chunks) -> int:
 def delete_document(*, document: Document) -> None:
     """Delete a document and its chunks (their points through the outbox); its stored upload goes
     once this commits (chunks.storage.delete_file_of_deleted_document)."""
+    delete_documents(documents=Document.objects.filter(pk=document.pk))
+
+
+def delete_documents(*, documents) -> int:
+    """delete_document for every document of the queryset, in one transaction. Returns how many."""
     with transaction.atomic():
-        delete_chunks(chunks=Chunk.objects.filter(document=document))
-        document.delete()
+        delete_chunks(chunks=Chunk.objects.filter(document__in=documents))
+        _, deleted = documents.delete()
+    return deleted.get(Document._meta.label, 0)
 
 
 def requeue_failed(*, chunks) -> int:

@@ -78,7 +78,7 @@ def test_the_storage_quota_refuses_uploads_past_it_until_space_is_freed(
     assert response.status_code == 413 and "UPLOAD_QUOTA_BYTES" in response.json()["detail"]
     assert list(Document.objects.values_list("title", flat=True)) == ["a.txt"] and len(stored_files(limits)) == 1
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(f"/documents/{Document.objects.get().pk}/delete/")
+        client.post("/documents/delete/", {"documents": [Document.objects.get().pk]})
     assert stored_files(limits) == []
     with django_capture_on_commit_callbacks(execute=True):
         assert client.post("/documents/", {"files": [text_file("b.txt", 6_000)]}).status_code == 302

@@ -104,7 +104,7 @@ def test_login_connect_drive_sync_and_search_in_a_browser(
     results = page.locator("ol.results").inner_text()
     assert SENTENCE in results, results
     first = page.locator("ol.results > li").first
-    assert first.locator("strong").inner_text() == "Harbour log"
+    assert first.locator(".result-title a").inner_text() == "Harbour log"
     assert SENTENCE in first.locator("p.snippet").inner_text()
     assert first.locator("small.where").inner_text().startswith("drive")
     assert first.locator("small.why").first.inner_text().startswith("matched words: ")

@@ -104,7 +104,8 @@ def test_page_forms_and_session_api_calls_are_csrf_protected(make_user, add_docu
     browser.force_login(ann)
 
     # Without the token every state-changing form is refused and changes nothing.
-    assert browser.post(f"/documents/{document.pk}/delete/").status_code == 403
+    assert browser.post("/documents/delete/", {"documents": [document.pk]}).status_code == 403
+    assert browser.post("/documents/actions/", {"action": "reingest_all"}).status_code == 403
     assert browser.post("/documents/", {"title": "x"}).status_code == 403
     assert browser.post("/accounts/logout/").status_code == 403
     assert browser.post("/api/search/", {"q": "budget"}).status_code == 403  # session auth → CSRF applies
@@ -114,7 +115,7 @@ def test_page_forms_and_session_api_calls_are_csrf_protected(make_user, add_docu
     # With the token the page hands out, the same form works.
     page = browser.get("/documents/")
     token = page.context["csrf_token"]
-    assert browser.post(f"/documents/{document.pk}/delete/", {"csrfmiddlewaretoken": str(token)}).status_code in (200, 302)
+    assert browser.post("/documents/delete/", {"documents": [document.pk], "csrfmiddlewaretoken": str(token)}).status_code == 302
     assert not Chunk.objects.filter(document_id=document.pk).exists()
 
 

@@ -60,7 +60,8 @@ def test_a_heading_word_finds_its_sections_passage_by_keyword(guide):
 def test_the_page_shows_title_and_section_path(client, guide):
     client.force_login(guide)
     html = client.get("/search/", {"q": "troubleshooting", "mode": "sparse"}).content.decode()
-    assert '<p class="location"><strong>Build guide</strong> › Installation › Troubleshooting</p>' in html
+    assert ('<h2 class="result-title" id="result-1">Build guide<span class="location"> › Installation › Troubleshooting'
+            '</span></h2>') in html
 
 
 def test_a_pdf_passage_links_to_its_page(client, make_user, add_document, settings):
@@ -70,5 +71,5 @@ def test_a_pdf_passage_links_to_its_page(client, make_user, add_document, settin
                  mime_type="application/pdf", url="https://drive.example/file/d/F1/view")
     client.force_login(ann)
     html = client.get("/search/", {"q": "geysers", "mode": "sparse"}).content.decode()
-    assert ('<a href="https://drive.example/file/d/F1/view">Field notes</a></strong> · '
+    assert ('<a href="https://drive.example/file/d/F1/view">Field notes</a><span class="location"> · '
             '<a href="https://drive.example/file/d/F1/view#page=2">p. 2</a>') in html
