@@ -12,7 +12,7 @@ from django_q.conf import Conf
 
 from chunks.tasks import keep_schedule, task_path
 from drive.models import DriveConnection, SyncRun
-from drive.services import batching, listing, processing, refetch, reingest, runs, tickets
+from drive.services import batching, listing, processing, refetch, runs, tickets
 from drive.services.sync import runs_to_move, sync_connection
 
 SCHEDULE_NAME = "drive: sync every connected Drive"
@@ -88,15 +88,14 @@ def request_sync(connection: DriveConnection) -> SyncRun | None:
     return run
 
 
-def refetch_documents(*, owner, documents) -> int:
-    """Fetch these failed Drive documents again (chunks' re-ingestion, registered in drive.apps):
-    they join the sync run, which is kept moving once this transaction commits. Returns how many
-    were queued (0 without a connected Drive)."""
-    run = reingest.queue_refetch(owner=owner, documents=documents)
-    if run is None:
-        return 0
-    transaction.on_commit(lambda: request_sync(run.connection))
-    return len(documents)
+def fetch_again(*, documents, dry_run=False) -> dict[int, str]:
+    """Fetch these Drive documents again (chunks' rechunk and re-ingestion, registered in
+    drive.apps): they join their connections' sync runs, kept moving once this transaction
+    commits. Returns what happens to each document (by id); one left out cannot be fetched again."""
+    messages, joined = refetch.queue_again(documents=documents, dry_run=dry_run)
+    for run in joined:
+        transaction.on_commit(lambda run=run: request_sync(run.connection))
+    return messages
 
 
 def enqueue_connected_syncs() -> int:

@@ -6,12 +6,12 @@ Where a document's content comes from:
 - an upload: its stored file (nothing is downloaded);
 - a file ingested from a path (`manage.py ingest`): that path, while the file is still there;
 - a source whose bytes ragbase does not keep (Google Drive): the app that owns the source fetches
-  them again (`register_refetching_source`; Drive marks the files and its next sync exports them).
+  them again (chunks.services.refetching; Drive's sync run exports just those files).
 
 A document whose new chunks equal its current ones is left as it is (so a second run does nothing),
 and one that cannot be read again keeps its current chunks and says why; the others go on."""
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.db.models import Count, Exists, OuterRef, Q
@@ -19,26 +19,9 @@ from django.db.models import Count, Exists, OuterRef, Q
 from chunks.embedding import Embedder, get_embedder
 from chunks.models import Chunk, Document
 from chunks.services.ingestion import IngestItem, PreparedDocument, prepare_documents, write_documents
+from chunks.services.refetching import refetching_sources
 
 PATH_SOURCE_PREFIX = "path:"  # source_id of a file `manage.py ingest` read from disk
-
-
-@dataclass(frozen=True)
-class RefetchingSource:
-    """A source whose bytes ragbase does not keep. `fetch_again(documents=, dry_run=)` returns
-    what happens to each document (by id), in a sentence; `lacking_headings` selects the source's
-    documents whose stored form cannot carry heading paths (e.g. exported as plain text)."""
-
-    fetch_again: Callable[..., dict[int, str]]
-    lacking_headings: Q = field(default_factory=lambda: Q(pk__in=[]))
-
-
-_REFETCHING: dict[str, RefetchingSource] = {}
-
-
-def register_refetching_source(source: str, **kwargs) -> None:
-    """Called by the app that owns `source` (its AppConfig.ready)."""
-    _REFETCHING[source] = RefetchingSource(**kwargs)
 
 
 def select_documents(*, usernames=(), document_ids=(), lacking_headings=False):
@@ -52,7 +35,7 @@ def select_documents(*, usernames=(), document_ids=(), lacking_headings=False):
     if lacking_headings:
         unrecorded = Chunk.objects.filter(document=OuterRef("pk")).exclude(metadata__has_key="headings")
         lossy = Q(pk__in=[])
-        for source, refetching in _REFETCHING.items():
+        for source, refetching in refetching_sources().items():
             lossy |= Q(source=source) & refetching.lacking_headings
         documents = documents.filter(Q(Exists(unrecorded)) | lossy)
     return documents.order_by("pk")
@@ -71,19 +54,23 @@ def rechunk(*, documents, dry_run=False, batch_size=16, embedder: Embedder | Non
     yielding each document's outcome once its batch is written. A dry run extracts and chunks, to
     count the chunks to embed, and writes nothing."""
     embedder = embedder or get_embedder()
-    stored = list(documents.exclude(source__in=list(_REFETCHING)).values_list("pk", flat=True))
+    refetching = refetching_sources()
+    stored = list(documents.exclude(source__in=list(refetching)).values_list("pk", flat=True))
     for start in range(0, len(stored), batch_size):
         batch = Document.objects.select_related("owner").filter(pk__in=stored[start:start + batch_size])
         yield from _rechunk_batch(list(batch.order_by("pk")), embedder, dry_run)
-    for source in _REFETCHING:
+    for source, refetching_source in refetching.items():
         waiting = list(documents.filter(source=source).select_related("owner"))
         if not waiting:
             continue
         counts = dict(Chunk.objects.filter(document__in=waiting).values_list("document").annotate(n=Count("id"))
                       .order_by())
-        messages = _REFETCHING[source].fetch_again(documents=waiting, dry_run=dry_run)
+        messages = refetching_source.fetch_again(documents=waiting, dry_run=dry_run)
         for document in waiting:
-            yield Outcome(document, "refetch", counts.get(document.pk, 0), messages.get(document.pk, ""))
+            if document.pk in messages:
+                yield Outcome(document, "refetch", counts.get(document.pk, 0), messages[document.pk])
+            else:
+                yield Outcome(document, "failed", message="its source cannot fetch it again now (its chunks are kept)")
 
 
 def _rechunk_batch(documents: list[Document], embedder: Embedder, dry_run: bool) -> Iterator[Outcome]:

@@ -3,12 +3,11 @@ was ingested in the first place:
 
 - chunks the outbox gave up pushing (FAILED) are queued again, their staged vectors unchanged;
 - a failed upload that still has its stored file is extracted, chunked and embedded again by a worker;
-- a document from another source is fetched again by that source. The app that owns the source
-  registers how (`register_refetcher`: drive registers Google Drive), so this app imports none.
+- a document from another source is fetched again by that source (chunks.services.refetching:
+  drive registers Google Drive), as `manage.py rechunk` does.
 
 A failed upload whose file was dropped (an unreadable file is not kept) cannot be re-ingested:
 the report names it, so the user uploads a fixed one."""
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -16,16 +15,8 @@ from django.db import transaction
 from chunks.models import Chunk, Document, SyncStatus
 from chunks.outbox.enqueue import requeue_failed
 from chunks.selectors import failed_documents
+from chunks.services.refetching import refetching_sources
 from chunks.tasks import enqueue_ingestion
-
-# source → refetch(owner=..., documents=[Document]) returning how many it queued (0: it cannot now,
-# e.g. the Drive is no longer connected).
-_refetchers: dict[str, Callable] = {}
-
-
-def register_refetcher(source: str, refetch: Callable) -> None:
-    _refetchers[source] = refetch
-
 
 @dataclass
 class Reingestion:
@@ -73,14 +64,12 @@ def reingest_failed(*, owner, documents) -> Reingestion:
                 report.reread += 1
             else:
                 report.impossible.append(document.title)
+        refetching = refetching_sources()
         for source, group in by_source.items():
-            refetch = _refetchers.get(source)
-            queued = refetch(owner=owner, documents=group) if refetch else 0
-            if queued:
-                _mark_queued(group)
-                report.reread += len(group)
-            else:
-                report.impossible += [document.title for document in group]
+            queued = refetching[source].fetch_again(documents=group) if source in refetching else {}
+            _mark_queued([document for document in group if document.pk in queued])
+            report.reread += len(queued)
+            report.impossible += [document.title for document in group if document.pk not in queued]
     return report
 
 

@@ -9,9 +9,9 @@ the query has reached, so a killed or restarted listing goes on from the last pa
   search over `allDrives` comes back incomplete. The changes cursor is taken first; it is stored,
   and Drive documents the listing did not return are removed, only if the listing was complete.
 - Changes: `changes.list` from the connection's cursor (folders that joined the scope are listed
-  first). A cursor Google refuses (HTTP 400/410) turns the run into a full listing. While files
-  are marked to be fetched again (drive.services.refetch) the run lists in full: the changes feed
-  does not name an unchanged file.
+  first). A cursor Google refuses (HTTP 400/410) turns the run into a full listing. Files marked
+  to be fetched again (drive.services.refetch) are queued when the run is planned, since the
+  changes feed does not name an unchanged file.
 - Google's own signals: a page with `incompleteSearch` or a refused page token restarts that
   query from its first page (LISTING_RESTARTS times, then the listing is reported incomplete); a
   page token handed back again is a loop: that query stops and the run reports it.
@@ -110,8 +110,8 @@ def list_slice(*, run_id: int, ticket=None, budget: Budget | None = None, on_que
         return result
     try:
         with time_bound(budget.hard_deadline):
-            if not run.kind:
-                _plan(service, run, ticket)
+            if not run.kind and _plan(service, run, ticket) and on_queued:
+                on_queued()
             while result.pages < settings.DRIVE_LISTING_PAGES_PER_TASK and budget.left() > 0:
                 entry = next((e for e in run.plan if not e["done"]), None)
                 if entry is None:
@@ -154,14 +154,13 @@ def needs_full_listing(connection, scope: set[str] | None) -> bool:
     return scope is not None and bool(set(synced) - scope)
 
 
-def _plan(service, run: SyncRun, ticket) -> None:
+def _plan(service, run: SyncRun, ticket) -> int:
+    """Plan the run's listing and queue the files marked to be fetched again. Returns how many."""
     connection = run.connection
     tree = list_folders(service, include_shared_drives=connection.include_shared_drives) if connection.folder_ids else None
     scope = tree.descendants(connection.folder_ids) if tree is not None else None
     run.scope = None if scope is None else sorted(scope)
-    # Files marked to be fetched again are unchanged: only a full listing names them.
-    if connection.changes_page_token and not needs_full_listing(connection, scope) \
-            and not refetch.awaiting_fetch(connection.user):
+    if connection.changes_page_token and not needs_full_listing(connection, scope):
         run.kind = SyncRun.Kind.CHANGES
         joined = scope - set(connection.synced_scope) if scope is not None else set()
         # Folders created or moved in (with files the changes feed does not mention) are listed first.
@@ -169,7 +168,10 @@ def _plan(service, run: SyncRun, ticket) -> None:
         run.plan.append(_entry("changes", changes=True, page_token=connection.changes_page_token))
     else:
         _plan_full_listing(service, run, scope, tree)
+    # A full listing names the marked files itself (and removes those that left the scope).
+    queued = refetch.queue_marked(run) if run.kind == SyncRun.Kind.CHANGES else 0
     _commit(run, ticket, None)
+    return queued
 
 
 def _plan_full_listing(service, run: SyncRun, scope, tree) -> None:

@@ -166,8 +166,8 @@ def test_a_google_doc_is_exported_as_html_and_its_passages_carry_their_section(f
     drain()
     client.force_login(drive_user.user)
     html = client.get("/search/", {"q": "strike small fish", "mode": "sparse"}).content.decode()
-    assert ('<a href="https://drive.google.com/file/d/g1/view">Field guide</a><span class="location"> › Herons › Feeding'
-            in html)
+    assert ('<a href="https://drive.google.com/file/d/g1/view">Field guide</a><span class="location"> › Herons › '
+            'Feeding</span>' in html)
 
 
 def test_a_doc_whose_html_is_over_googles_export_limit_comes_as_text(fake_google, drive_user):

@@ -14,7 +14,7 @@ from chunks.services.rechunk import rechunk, select_documents
 class Command(BaseCommand):
     help = (
         "Extract and chunk indexed documents again with today's extraction (heading paths, cleaner text), "
-        "from their stored uploads or ingested paths; Google Drive files are fetched again by their next sync. "
+        "from their stored uploads or ingested paths; Google Drive files are fetched again by their owner's sync run. "
         "New chunks go through the outbox (old ones deleted, new ones PENDING); a document whose chunks come "
         "out the same is left as it is, so running it again does nothing. Choose documents with --all, --user, "
         "--document or --lacking-headings; --dry-run counts the chunks to embed and the time it takes."
