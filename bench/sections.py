@@ -253,7 +253,7 @@ def section_load(args):
     rng = random.Random(2)
     queries = [" ".join(rng.sample(QUERY_WORDS, 2)) for _ in range(200)]
     reset_vector_index()
-    load.section(record, add_chunks=lambda user, n: synthetic_corpus(user, n, dim=len(get_embedder().embed_query("x")["dense"])),
+    load.section(record, add_chunks=lambda user, n: synthetic_corpus(user, n, dim=len(get_embedder().embed_query("x")["dense"]), name=f"load-{n}"),
                  sizes=[10_000] if args.quick else [10_000, 50_000], seconds=args.load_seconds,
                  soak_requests=args.soak_requests, thread_counts=args.load_threads,
                  log_dir=Path(os.environ["RAGBASE_VAR_DIR"]), queries=queries)
