@@ -1,6 +1,9 @@
 """Results grouped by document, and why each matched, on both backends (both read the store)."""
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from chunks.models import Chunk
 from ragbase.testing import add_text_document
 from search.grouping import group_by_document
 from search.services import SearchHit, search, search_documents
@@ -52,10 +55,7 @@ def test_pages_of_documents_never_repeat_a_document(volcano_notes):
     assert search_documents(user=volcano_notes, query="volcano eruption", page=3, page_size=3).documents == []
 
 
-def test_a_page_reads_only_the_passages_it_shows(volcano_notes, django_assert_max_num_queries):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
+def test_a_page_reads_only_the_passages_it_shows(volcano_notes):
     with CaptureQueriesContext(connection) as queries:
         result = search_documents(user=volcano_notes, query="volcano eruption", page_size=2, more_passages=1)
     shown = [p.chunk_id for d in result.documents for p in d.passages]
@@ -65,8 +65,6 @@ def test_a_page_reads_only_the_passages_it_shows(volcano_notes, django_assert_ma
 
 
 def test_a_point_whose_chunk_is_gone_leaves_no_hole_in_the_page(volcano_notes):
-    from chunks.models import Chunk
-
     before = search_documents(user=volcano_notes, query="volcano eruption", page_size=2, more_passages=1)
     gone = before.documents[0].best
     # The row goes, the point stays (as when a delete still waits in the outbox).
