@@ -143,7 +143,7 @@ def section_latency(args, user, embedder):
     def service_and_engine(label):
         floor = timed(f"engine floor hybrid{label}", [engine(e) for e in embedded])["p50"]
         # What a grouped search asks: SEARCH_GROUP_DEPTH fused chunks, with each leg's ranks (the
-        # legs' two single-leg queries in the same batch), beside the same query without them.
+        # two legs queried in one batch and merged by fuse_legs), beside the engine's own fused query.
         timed(f"engine hybrid 100{label}", [engine(e, limit=100) for e in embedded])
         timed(f"engine hybrid 100 + leg ranks{label}", [engine(e, limit=100, leg_ranks=True) for e in embedded])
         timed(f"search service hybrid{label}", [lambda q=q: search(user=user, query=q, top_k=10) for q in queries])

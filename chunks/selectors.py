@@ -1,5 +1,6 @@
 """Shared reads of documents and chunks: what the documents page, the API, search and the Drive
 pages show. (The outbox's own numbers are chunks.outbox.stats.)"""
+import json
 from dataclasses import dataclass
 
 from django.db import connection
@@ -70,6 +71,23 @@ def pending_chunk_count(owner, *, source: str | None = None) -> int:
             [owner.pk, SyncStatus.PENDING.value],
         )
         return cursor.fetchone()[0]
+
+
+def chunk_hit_rows(owner, qdrant_ids: list[str]) -> dict[str, tuple]:
+    """The owner's chunks among `qdrant_ids` (the vector store's hits): qdrant_id -> (chunk id, text,
+    ordinal, metadata, document id, and the document's title, source, source_id, mime_type, url).
+    Ids of chunks that are gone, or not the owner's, are absent."""
+    # Every search reads its hits here: as SQL it costs a third of the ORM's building of the same
+    # query (0.3 against 0.9 ms of CPU here, values_list with two joins' worth of fields).
+    chunk, document = Chunk._meta.db_table, Document._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT c.qdrant_id, c.id, c.text, c.ordinal, c.metadata, c.document_id, d.title, d.source, "
+            f"d.source_id, d.mime_type, d.url FROM {chunk} c JOIN {document} d ON d.id = c.document_id "
+            f"WHERE c.qdrant_id = ANY(%s::uuid[]) AND c.owner_id = %s",
+            [list(qdrant_ids), owner.pk],
+        )
+        return {str(row[0]): (row[1], row[2], row[3], json.loads(row[4]), *row[5:]) for row in cursor.fetchall()}
 
 
 def stored_upload_bytes(user) -> int:

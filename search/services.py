@@ -9,7 +9,7 @@ from django.conf import settings
 
 from chunks.embedding import Embedder, get_embedder
 from chunks.models import Chunk
-from chunks.selectors import pending_chunk_count
+from chunks.selectors import chunk_hit_rows, pending_chunk_count
 from chunks.vector_index import Fusion, QueryFilter, SearchMode, VectorIndex, ensure_index_ready
 from search.grouping import DocumentResult, group_by_document
 from search.highlighting import QueryTerms, highlight
@@ -199,27 +199,15 @@ def _observe(mode, started) -> float:
     return took_seconds * 1000
 
 
-_HIT_FIELDS = (
-    "qdrant_id", "pk", "text", "ordinal", "metadata", "document_id",
-    "document__title", "document__source", "document__source_id", "document__mime_type", "document__url",
-)
-
-
 def _read_hits(user, scored):
     # owner=user again in SQL: the store's filter is the first line of isolation, not the only one.
-    # values_list, not model instances: building two models per hit cost more than the query.
-    rows = {
-        str(row[0]): row
-        for row in Chunk.objects.filter(qdrant_id__in=[s.id for s in scored], owner=user)
-        .order_by()
-        .values_list(*_HIT_FIELDS)
-    }
+    rows = chunk_hit_rows(user, [s.id for s in scored])
     hits = []
     for s in scored:
         row = rows.get(s.id)
         if row is None:
             continue
-        _, chunk_id, text, ordinal, metadata, document_id, title, source, source_id, mime_type, url = row
+        chunk_id, text, ordinal, metadata, document_id, title, source, source_id, mime_type, url = row
         hits.append(
             SearchHit(
                 chunk_id=chunk_id,

@@ -101,7 +101,7 @@ class QueryFilter:
     modified_after: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScoredId:
     id: str
     score: float
@@ -112,18 +112,53 @@ class ScoredId:
     sparse_rank: int | None = None
 
 
-def with_leg_ranks(hits: list[ScoredId], *, dense_ids: list[str], sparse_ids: list[str]) -> list[ScoredId]:
-    """`hits` carrying their ranks in the legs' candidate lists (ids in rank order)."""
-    dense = {point_id: rank for rank, point_id in enumerate(dense_ids, 1)}
-    sparse = {point_id: rank for rank, point_id in enumerate(sparse_ids, 1)}
-    return [replace(h, dense_rank=dense.get(h.id), sparse_rank=sparse.get(h.id)) for h in hits]
+# A leg's hit as a backend hands it to fuse_legs: (id, score, payload document_id).
+LegHit = tuple[str, float, int | None]
+
+
+def fuse_legs(dense: list[LegHit], sparse: list[LegHit], *, fusion: Fusion, limit: int) -> list[ScoredId]:
+    """The `limit` best of two single-leg queries' hits (each in its leg's rank order) merged by
+    `fusion` exactly as the engine's fused query merges its prefetches (Qdrant's formulas, see
+    Fusion; the contract suite compares the two), each hit carrying its rank in each leg.
+    A hybrid query that reports leg ranks runs the two legs and merges them here: Qdrant does not
+    return a fused query's legs, and asking for both searched each leg twice."""
+    merged: dict[str, list] = {}  # id -> [score, document_id, dense rank, sparse rank]
+    for leg, hits in enumerate((dense, sparse)):
+        for rank, ((point_id, _, document_id), score) in enumerate(zip(hits, _leg_scores(fusion, leg, hits)), 1):
+            entry = merged.get(point_id)
+            if entry is None:
+                entry = merged[point_id] = [0.0, document_id, None, None]
+            entry[0] += score
+            entry[2 + leg] = rank
+    # sorted() is stable: equal scores keep the dense leg's order, then the sparse leg's (the
+    # engine's order too).
+    best = sorted(merged.items(), key=lambda item: item[1][0], reverse=True)[:limit]
+    return [ScoredId(id=point_id, score=score, document_id=document_id, dense_rank=dense_rank,
+                     sparse_rank=sparse_rank)
+            for point_id, (score, document_id, dense_rank, sparse_rank) in best]
+
+
+def _leg_scores(fusion: Fusion, leg: int, hits: list[LegHit]) -> list[float]:
+    """What each of a leg's hits adds to its fused score."""
+    if fusion.method == FusionMethod.RRF:
+        weight = fusion.weights[leg] if fusion.weights else 1.0
+        return [1.0 / (fusion.k - 1 + rank / weight) for rank in range(1, len(hits) + 1)]
+    # DBSF: scores mapped from mean ± 3 sample standard deviations onto 0..1 (0.5 when they do not vary).
+    values = [score for _, score, _ in hits]
+    if len(values) < 2:
+        return [0.5] * len(values)
+    mean = sum(values) / len(values)
+    deviation = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+    if deviation == 0:
+        return [0.5] * len(values)
+    low = mean - 3 * deviation
+    return [(v - low) / (6 * deviation) for v in values]
 
 
 def single_leg_ranks(hits: list[ScoredId], mode: "SearchMode") -> list[ScoredId]:
     """Hits of a one-leg query, ranked in that leg by their position."""
-    ids = [h.id for h in hits]
-    return with_leg_ranks(hits, dense_ids=ids if mode == SearchMode.DENSE else [],
-                          sparse_ids=ids if mode == SearchMode.SPARSE else [])
+    field_name = "dense_rank" if mode == SearchMode.DENSE else "sparse_rank"
+    return [replace(h, **{field_name: rank}) for rank, h in enumerate(hits, 1)]
 
 
 @dataclass(frozen=True)
@@ -174,8 +209,8 @@ class VectorIndex(abc.ABC):
     ) -> list[ScoredId]:
         """One query: in hybrid mode a dense and a sparse prefetch of `prefetch_limit` candidates
         merged by `fusion` (single-leg modes ignore it). With `leg_ranks` each hit carries its rank
-        in each leg: in hybrid mode the legs run as single-leg queries of `prefetch_limit` in the
-        same batch."""
+        in each leg: in hybrid mode the legs then run as single-leg queries of `prefetch_limit` in
+        one batch, merged by fuse_legs."""
 
     @abc.abstractmethod
     def count(self, query_filter: QueryFilter | None = None) -> int:

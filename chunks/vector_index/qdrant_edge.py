@@ -25,8 +25,8 @@ from chunks.vector_index.base import (
     VectorIndex,
     VectorPoint,
     VectorStoreUnavailable,
+    fuse_legs,
     single_leg_ranks,
-    with_leg_ranks,
 )
 from chunks.vector_index.payload import (
     DENSE_DATATYPE,
@@ -201,6 +201,11 @@ class EdgeVectorIndex(VectorIndex):
             hits = _scored(self._call("query", lambda s: s.query(
                 edge.QueryRequest(limit=limit, query=leg, filter=flt, with_payload=HIT_PAYLOAD))))
             return single_leg_ranks(hits, mode) if leg_ranks else hits
+        if leg_ranks:
+            legs = [edge.QueryRequest(limit=prefetch_limit, query=q, filter=flt, with_payload=HIT_PAYLOAD)
+                    for q in (dense_query, sparse_query)]
+            dense_hits, sparse_hits = self._call("query", lambda s: s.query_batch(edge.QueryBatchRequest(legs)))
+            return fuse_legs(_leg_hits(dense_hits), _leg_hits(sparse_hits), fusion=fusion, limit=limit)
         fused = edge.QueryRequest(
             limit=limit,
             prefetches=[
@@ -211,13 +216,7 @@ class EdgeVectorIndex(VectorIndex):
             filter=flt,
             with_payload=HIT_PAYLOAD,
         )
-        if not leg_ranks:
-            return _scored(self._call("query", lambda s: s.query(fused)))
-        legs = [edge.QueryRequest(limit=prefetch_limit, query=q, filter=flt) for q in (dense_query, sparse_query)]
-        hits, dense_hits, sparse_hits = self._call(
-            "query", lambda s: s.query_batch(edge.QueryBatchRequest([fused, *legs])))
-        return with_leg_ranks(_scored(hits), dense_ids=[str(h.id) for h in dense_hits],
-                              sparse_ids=[str(h.id) for h in sparse_hits])
+        return _scored(self._call("query", lambda s: s.query(fused)))
 
     def count(self, query_filter: QueryFilter | None = None) -> int:
         request = edge.CountRequest(exact=True, filter=self._filter(query_filter))
@@ -267,6 +266,10 @@ def _edge_fusion(fusion: Fusion):
 
 def _scored(hits) -> list[ScoredId]:
     return [ScoredId(id=str(h.id), score=h.score, document_id=h.payload.get("document_id")) for h in hits]
+
+
+def _leg_hits(hits):
+    return [(str(h.id), h.score, h.payload.get("document_id")) for h in hits]
 
 
 class _EdgeConditions:

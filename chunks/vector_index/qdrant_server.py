@@ -17,8 +17,8 @@ from chunks.vector_index.base import (
     VectorIndex,
     VectorPoint,
     VectorStoreUnavailable,
+    fuse_legs,
     single_leg_ranks,
-    with_leg_ranks,
 )
 from chunks.vector_index.payload import (
     DENSE_DATATYPE,
@@ -134,8 +134,14 @@ class ServerVectorIndex(VectorIndex):
             if sparse_indices is not None
             else None
         )
+        if mode == SearchMode.HYBRID and leg_ranks:
+            legs = [qm.QueryRequest(query=q, using=name, filter=flt, limit=prefetch_limit, with_payload=HIT_PAYLOAD)
+                    for name, q in (("dense", dense), ("sparse", sparse))]
+            dense_hits, sparse_hits = self._call(
+                "query", lambda: self.client.query_batch_points(self.collection, requests=legs))
+            return fuse_legs(_leg_hits(dense_hits.points), _leg_hits(sparse_hits.points), fusion=fusion, limit=limit)
         if mode == SearchMode.HYBRID:
-            main = qm.QueryRequest(
+            request = qm.QueryRequest(
                 prefetch=[
                     qm.Prefetch(query=dense, using="dense", limit=prefetch_limit, filter=flt),
                     qm.Prefetch(query=sparse, using="sparse", limit=prefetch_limit, filter=flt),
@@ -143,22 +149,13 @@ class ServerVectorIndex(VectorIndex):
                 query=_server_fusion(fusion), filter=flt, limit=limit, with_payload=HIT_PAYLOAD,
             )
         elif mode == SearchMode.DENSE:
-            main = qm.QueryRequest(query=dense, using="dense", filter=flt, limit=limit, with_payload=HIT_PAYLOAD)
+            request = qm.QueryRequest(query=dense, using="dense", filter=flt, limit=limit, with_payload=HIT_PAYLOAD)
         else:
-            main = qm.QueryRequest(query=sparse, using="sparse", filter=flt, limit=limit, with_payload=HIT_PAYLOAD)
-        requests = [main]
-        if leg_ranks and mode == SearchMode.HYBRID:
-            requests += [qm.QueryRequest(query=q, using=name, filter=flt, limit=prefetch_limit)
-                         for name, q in (("dense", dense), ("sparse", sparse))]
-        responses = self._call("query", lambda: self.client.query_batch_points(self.collection, requests=requests))
-        hits = [ScoredId(id=str(p.id), score=p.score, document_id=(p.payload or {}).get("document_id"))
-                for p in responses[0].points]
-        if not leg_ranks:
-            return hits
-        if mode != SearchMode.HYBRID:
-            return single_leg_ranks(hits, mode)
-        dense_hits, sparse_hits = (response.points for response in responses[1:])
-        return with_leg_ranks(hits, dense_ids=[str(p.id) for p in dense_hits], sparse_ids=[str(p.id) for p in sparse_hits])
+            request = qm.QueryRequest(query=sparse, using="sparse", filter=flt, limit=limit, with_payload=HIT_PAYLOAD)
+        (response,) = self._call("query", lambda: self.client.query_batch_points(self.collection, requests=[request]))
+        hits = [ScoredId(id=point_id, score=score, document_id=document_id)
+                for point_id, score, document_id in _leg_hits(response.points)]
+        return single_leg_ranks(hits, mode) if leg_ranks else hits
 
     def count(self, query_filter: QueryFilter | None = None) -> int:
         flt = self._filter(query_filter)
@@ -220,3 +217,7 @@ class _ServerConditions:
     @staticmethod
     def greater_than(key, value):
         return qm.FieldCondition(key=key, range=qm.Range(gt=value))
+
+
+def _leg_hits(points):
+    return [(str(p.id), p.score, (p.payload or {}).get("document_id")) for p in points]

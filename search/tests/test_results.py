@@ -1,4 +1,6 @@
 """Results grouped by document, and why each matched, on both backends (both read the store)."""
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -59,8 +61,8 @@ def test_a_page_reads_only_the_passages_it_shows(volcano_notes):
     with CaptureQueriesContext(connection) as queries:
         result = search_documents(user=volcano_notes, query="volcano eruption", page_size=2, more_passages=1)
     shown = [p.chunk_id for d in result.documents for p in d.passages]
-    read = next(q["sql"] for q in queries.captured_queries if '"chunks_chunk"."text"' in q["sql"])
-    assert len(shown) == 4 and read.count("::uuid") == len(shown)
+    read = next(q["sql"] for q in queries.captured_queries if "c.text" in q["sql"])
+    assert len(shown) == 4 and len(re.findall(r"[0-9a-f]{8}-[0-9a-f]{4}-", read)) == len(shown)
     assert result.count == len(VOLCANO_NOTES)
 
 
