@@ -22,12 +22,16 @@ class QueryTerms:
         self._analyze = analyze
         self.terms = frozenset(analyze(query))
         self._is_term: dict[str, bool] = {}
+        self._last: tuple[str | None, list[re.Match]] = (None, [])
 
     def matches(self, text: str) -> list[re.Match]:
         """The words of text that match a query term, in order."""
         if not self.terms:
             return []
-        return [m for m in _candidates(self.terms).finditer(text) if self._matches(m.group().lower())]
+        # A hit's snippet and its matched words ask for the same text in turn: scan it once.
+        if text is not self._last[0]:
+            self._last = (text, [m for m in _candidates(self.terms).finditer(text) if self._matches(m.group().lower())])
+        return self._last[1]
 
     def matched_words(self, text: str) -> list[str]:
         """The distinct words of text that matched (lower case), in order of appearance."""
