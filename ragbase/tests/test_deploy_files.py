@@ -18,6 +18,13 @@ def test_compose_has_the_services():
     assert "migrate" in SERVICES["migrate"]["command"]
 
 
+def test_the_qdrant_server_knows_the_fusions_search_sends():
+    """Search sends Qdrant's `rrf` query with k and leg weights (SEARCH_FUSION): a server older
+    than 1.17 refuses it, and every hybrid search would answer 503."""
+    version = re.fullmatch(r"qdrant/qdrant:v(\d+)\.(\d+)\.(\d+)", SERVICES["qdrant"]["image"])
+    assert version and tuple(map(int, version.groups())) >= (1, 17, 0)
+
+
 def test_stores_have_volumes_and_healthchecks():
     assert "pg_isready" in str(SERVICES["postgres"]["healthcheck"]["test"])
     assert "/readyz" in str(SERVICES["qdrant"]["healthcheck"]["test"])
