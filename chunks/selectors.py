@@ -82,12 +82,12 @@ def chunk_hit_rows(owner, qdrant_ids: list[str]) -> dict[str, tuple]:
     chunk, document = Chunk._meta.db_table, Document._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT c.qdrant_id, c.id, c.text, c.ordinal, c.metadata, c.document_id, d.title, d.source, "
+            f"SELECT c.qdrant_id::text, c.id, c.text, c.ordinal, c.metadata, c.document_id, d.title, d.source, "
             f"d.source_id, d.mime_type, d.url FROM {chunk} c JOIN {document} d ON d.id = c.document_id "
             f"WHERE c.qdrant_id = ANY(%s::uuid[]) AND c.owner_id = %s",
             [list(qdrant_ids), owner.pk],
         )
-        return {str(row[0]): (row[1], row[2], row[3], json.loads(row[4]), *row[5:]) for row in cursor.fetchall()}
+        return {row[0]: (row[1], row[2], row[3], json.loads(row[4]), *row[5:]) for row in cursor.fetchall()}
 
 
 def stored_upload_bytes(user) -> int:

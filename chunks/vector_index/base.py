@@ -112,8 +112,9 @@ class ScoredId:
     sparse_rank: int | None = None
 
 
-# A leg's hit as a backend hands it to fuse_legs: (id, score, payload document_id).
-LegHit = tuple[str, float, int | None]
+# A leg's hit as a backend hands it to fuse_legs: (id, score, payload document_id). The id may be
+# the binding's own object (a UUID): only the merged hits kept are turned into strings.
+LegHit = tuple[object, float, int | None]
 
 
 def fuse_legs(dense: list[LegHit], sparse: list[LegHit], *, fusion: Fusion, limit: int) -> list[ScoredId]:
@@ -122,7 +123,7 @@ def fuse_legs(dense: list[LegHit], sparse: list[LegHit], *, fusion: Fusion, limi
     Fusion; the contract suite compares the two), each hit carrying its rank in each leg.
     A hybrid query that reports leg ranks runs the two legs and merges them here: Qdrant does not
     return a fused query's legs, and asking for both searched each leg twice."""
-    merged: dict[str, list] = {}  # id -> [score, document_id, dense rank, sparse rank]
+    merged: dict[object, list] = {}  # id -> [score, document_id, dense rank, sparse rank]
     for leg, hits in enumerate((dense, sparse)):
         for rank, ((point_id, _, document_id), score) in enumerate(zip(hits, _leg_scores(fusion, leg, hits)), 1):
             entry = merged.get(point_id)
@@ -133,7 +134,7 @@ def fuse_legs(dense: list[LegHit], sparse: list[LegHit], *, fusion: Fusion, limi
     # sorted() is stable: equal scores keep the dense leg's order, then the sparse leg's (the
     # engine's order too).
     best = sorted(merged.items(), key=lambda item: item[1][0], reverse=True)[:limit]
-    return [ScoredId(id=point_id, score=score, document_id=document_id, dense_rank=dense_rank,
+    return [ScoredId(id=str(point_id), score=score, document_id=document_id, dense_rank=dense_rank,
                      sparse_rank=sparse_rank)
             for point_id, (score, document_id, dense_rank, sparse_rank) in best]
 

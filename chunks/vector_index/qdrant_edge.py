@@ -269,7 +269,8 @@ def _scored(hits) -> list[ScoredId]:
 
 
 def _leg_hits(hits):
-    return [(str(h.id), h.score, h.payload.get("document_id")) for h in hits]
+    # The ids stay UUIDs (str() on each took 0.13 ms a leg of 100): fuse_legs converts the kept ones.
+    return [(h.id, h.score, h.payload.get("document_id")) for h in hits]
 
 
 class _EdgeConditions:

@@ -111,3 +111,23 @@ def test_an_api_request_reads_only_the_presented_token_and_expired_ones_go_with_
     create_token("cat")
     assert not AuthToken.objects.filter(token_key=expired[:15]).exists()
     assert AuthToken.objects.filter(user__username="cat").count() == 2
+
+
+@pytest.mark.reliability
+def test_a_token_is_refused_with_a_wrong_secret_or_for_an_inactive_user_and_names_its_user(django_user_model):
+    from django.test.utils import CaptureQueriesContext
+
+    dan = django_user_model.objects.create_user("dan")
+    token = create_token("dan")
+    forged = token[:15] + ("0" if token[15] != "0" else "1") + token[16:]  # the public part, another secret
+    assert status_with(forged) == 401
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get("/api/documents/").status_code == 200
+    # The user is read with the token, in the same statement.
+    assert [q["sql"] for q in queries.captured_queries if "auth_user" in q["sql"]] == [
+        q["sql"] for q in queries.captured_queries if "knox_authtoken" in q["sql"]]
+    dan.is_active = False
+    dan.save()
+    assert status_with(token) == 401
