@@ -117,6 +117,9 @@ INSTALLED_APPS = [
     "search",
 ]
 
+# Database sessions, read by plain SQL (ragbase/sessions.py).
+SESSION_ENGINE = "ragbase.sessions"
+
 MIDDLEWARE = [
     "ragbase.probes.ProbeMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
