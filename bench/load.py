@@ -24,9 +24,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection, connections
 from knox.models import AuthToken
 
-from chunks.embedding import get_embedder
-from chunks.vector_index import QueryFilter, SearchMode, ensure_index_ready, reset_vector_index
-from search.services import default_fusion
+from chunks.vector_index import reset_vector_index
+from floor import search_floor
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVERS = {"gunicorn": [], "runserver": ["--dev"]}
@@ -130,22 +129,11 @@ def hammer(*, url: str, auth: dict, queries: list[str], clients: int, seconds: f
 
 
 def floor_ms(user, queries) -> float:
-    """p50 of what no server can avoid per search: embedding the query both ways, plus the engine's
-    hybrid query for it (the store is opened in this process for it, then released)."""
-    embedder, index = get_embedder(), ensure_index_ready()
-    embed, engine = [], []
-    for q in queries:
-        started = time.perf_counter()
-        e = embedder.embed_query(q)
-        embed.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        index.query(query_filter=QueryFilter(owner_id=user.pk), dense=e["dense"], sparse_indices=e["sparse"]["indices"],
-                    sparse_values=e["sparse"]["values"], mode=SearchMode.HYBRID, limit=10, prefetch_limit=100,
-                    fusion=default_fusion())
-        engine.append(time.perf_counter() - started)
+    """The floor (bench/floor.py) in this process; the store is then released for the server."""
+    floor = search_floor(user, queries)["floor"]
     reset_vector_index()  # the server process must own the embedded store
     connections.close_all()
-    return (statistics.median(embed) + statistics.median(engine)) * 1000
+    return floor
 
 
 def section(record, *, add_chunks, sizes, seconds, soak_requests, thread_counts, log_dir: Path, queries):
