@@ -17,9 +17,11 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psutil
 import requests
+import urllib3
 from django.contrib.auth import get_user_model
 from django.db import connection, connections
 from knox.models import AuthToken
@@ -96,17 +98,24 @@ def hammer(*, url: str, auth: dict, queries: list[str], clients: int, seconds: f
             remaining[0] -= 1
             return remaining[0] >= 0
 
+    target = urlsplit(url)
+    headers = dict(auth.get("headers", {}))
+    if auth.get("cookies"):
+        headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in auth["cookies"].items())
+
     def client(offset):
-        session = requests.Session()
-        session.headers.update(auth.get("headers", {}))
-        session.cookies.update(auth.get("cookies", {}))
+        # urllib3 itself, one keep-alive connection a client: the client threads share the server's
+        # 2 cores, and requests on top of it cost twice the CPU (1.2 against 0.6 ms a request).
+        connection_pool = urllib3.HTTPConnectionPool(target.hostname, target.port, maxsize=1, retries=False,
+                                                     timeout=60)
         i = offset
         while more():
             started = time.perf_counter()
             try:
-                status = session.get(url, params={"q": queries[i % len(queries)]}, timeout=60).status_code
+                status = connection_pool.request("GET", target.path, fields={"q": queries[i % len(queries)]},
+                                                 headers=headers).status
                 reason = None if status == 200 else f"HTTP {status}"
-            except requests.RequestException as exc:
+            except urllib3.exceptions.HTTPError as exc:
                 reason = type(exc).__name__
             elapsed = (time.perf_counter() - started) * 1000
             with lock:
