@@ -357,6 +357,11 @@ LOGGING = {
 # The bundled default needs no network; BAAI/bge-small-en-v1.5 works where a model hub is reachable.
 DENSE_MODEL = env.str("DENSE_MODEL", default="ragbase/all-MiniLM-L6-v2-int8")
 SPARSE_MODEL = env.str("SPARSE_MODEL", default="Qdrant/bm25")
+# BM25's parameters (SPARSE_MODEL=Qdrant/bm25); AVG_LEN is the mean chunk length in BM25 terms.
+# Part of the collection's model_id: changing one means `manage.py reindex` (chunks.checks).
+SPARSE_BM25_K1 = env.float("SPARSE_BM25_K1", default=1.2)
+SPARSE_BM25_B = env.float("SPARSE_BM25_B", default=0.75)
+SPARSE_BM25_AVG_LEN = env.float("SPARSE_BM25_AVG_LEN", default=256.0)
 MODELS_DIR = Path(env.str("MODELS_DIR", default=str(VAR_DIR / "models")))
 EMBED_BATCH_SIZE = env.int("EMBED_BATCH_SIZE", default=64)
 # Threads of one embedding call (ONNX Runtime intra-op); 0 = one per core. Several worker

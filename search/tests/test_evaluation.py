@@ -1,4 +1,5 @@
 import json
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
@@ -9,6 +10,7 @@ from chunks.models import Chunk, Document
 from search.evaluation.beir import judged_queries
 from search.evaluation.ranking import rank_documents
 from search.evaluation.scoring import score_runs
+from search.management.commands import evaluate as evaluate_command
 
 
 def test_chunk_hits_rank_each_document_once_at_its_first_rank():
@@ -25,7 +27,8 @@ def test_scores_are_the_standard_measures():
 
 
 @pytest.mark.slow
-def test_evaluate_command_on_a_tiny_beir_dataset(transactional_db, embedder, tmp_path, capsys, django_user_model):
+def test_evaluate_command_on_a_tiny_beir_dataset(transactional_db, embedder, tmp_path, capsys, django_user_model,
+                                                 monkeypatch):
     docs = {
         "d1": ("Statins", "Statins lower LDL cholesterol in adults."),
         "d2": ("Vitamin D", "Sunlight exposure produces vitamin D in the skin."),
@@ -54,6 +57,11 @@ def test_evaluate_command_on_a_tiny_beir_dataset(transactional_db, embedder, tmp
     assert list(django_user_model.objects.values_list("username", flat=True)) == ["someone-else"]
     kept = settings.VAR_DIR / "eval-qdrant" / f"eval_{tmp_path.name}"
     assert kept.exists() and database_exists(f"ragbase_eval_{tmp_path.name}")
+    # A kept collection of other vectors (other models or BM25 parameters) is not searched with these.
+    monkeypatch.setattr(evaluate_command, "get_embedder", lambda: SimpleNamespace(
+        dense_dim=embedder.dense_dim, model_id=embedder.model_id + "(other)"))
+    with pytest.raises(CommandError, match="--drop"):
+        call_command("evaluate", "--keep", dataset=str(tmp_path), verbosity=0)
     call_command("evaluate", "--drop", dataset=str(tmp_path), verbosity=0)
     assert not kept.exists() and not database_exists(f"ragbase_eval_{tmp_path.name}")
 
