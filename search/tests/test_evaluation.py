@@ -95,3 +95,14 @@ def test_load_beir_makes_one_document_per_corpus_row(django_user_model, embedder
     call_command("load_beir", dataset=str(tmp_path), owner="ann", verbosity=0)
     assert sorted(Document.objects.values_list("source_id", "title")) == [("d1", "Vitamin D"), ("d2", "")]
     assert Chunk.objects.get(document__source_id="d1").metadata["title"] == "Vitamin D"
+
+
+def test_the_evaluation_tables_name_the_default_configuration(settings):
+    """README.md and docs/search.md measure one row as the default: it must be what the settings are."""
+    for name in ("README.md", "docs/search.md"):
+        lines = (settings.BASE_DIR / name).read_text().splitlines()
+        (row,) = [line for line in lines if line.startswith("| **default")]
+        for part in (f"k1 {settings.SPARSE_BM25_K1:g}", f"b {settings.SPARSE_BM25_B:g}",
+                     f"avg_len {settings.SPARSE_BM25_AVG_LEN:g}", f"prefetch {settings.SEARCH_PREFETCH_LIMIT}",
+                     f"`{settings.SEARCH_FUSION}`"):
+            assert part in row, (name, part)
