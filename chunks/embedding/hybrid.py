@@ -6,6 +6,7 @@ from fastembed import SparseTextEmbedding, TextEmbedding
 from fastembed.common.model_description import ModelSource, PoolingType
 
 from chunks.embedding.base import EmbeddedText
+from chunks.embedding.identity import Bm25Parameters, embedder_model_id, is_bm25
 from chunks.embedding.model_files import (
     BUNDLED_DENSE_DIM,
     BUNDLED_DENSE_MODEL,
@@ -34,7 +35,8 @@ def _register_bundled_dense_model():
 
 
 class HybridEmbedder:
-    def __init__(self, *, dense_model: str, sparse_model: str, models_dir: Path, batch_size: int = 64, threads=None):
+    def __init__(self, *, dense_model: str, sparse_model: str, models_dir: Path, batch_size: int = 64, threads=None,
+                 bm25: Bm25Parameters = Bm25Parameters()):
         self.batch_size = batch_size
         if dense_model == BUNDLED_DENSE_MODEL:
             _register_bundled_dense_model()
@@ -46,12 +48,15 @@ class HybridEmbedder:
         else:
             # Any other fastembed model is fetched by fastembed itself (needs a reachable hub).
             self._dense = TextEmbedding(model_name=dense_model, cache_dir=str(models_dir), threads=threads)
+        # Only BM25 takes these; its query vectors do not depend on them (every term weighs 1).
+        sparse_options = {"k": bm25.k1, "b": bm25.b, "avg_len": bm25.avg_len} if is_bm25(sparse_model) else {}
         if sparse_model == BUNDLED_SPARSE_MODEL:
-            self._sparse = SparseTextEmbedding(sparse_model, specific_model_path=str(bundled_bm25_dir()))
+            self._sparse = SparseTextEmbedding(sparse_model, specific_model_path=str(bundled_bm25_dir()),
+                                               **sparse_options)
         else:
-            self._sparse = SparseTextEmbedding(sparse_model, cache_dir=str(models_dir))
+            self._sparse = SparseTextEmbedding(sparse_model, cache_dir=str(models_dir), **sparse_options)
         self.dense_dim = self._dense.embedding_size
-        self.model_id = f"dense={dense_model};sparse={sparse_model}"
+        self.model_id = embedder_model_id(dense_model=dense_model, sparse_model=sparse_model, bm25=bm25)
         self._tokenizer = self._dense.model.tokenizer
 
     def embed_documents(self, texts: list[str]) -> list[EmbeddedText]:

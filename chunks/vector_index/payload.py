@@ -1,5 +1,8 @@
 """What both backends share: the payload indexes, the recorded collection spec and the filter
 conditions a QueryFilter stands for (each backend spells a condition in its own library)."""
+import json
+from pathlib import Path
+
 from chunks.vector_index.base import QueryFilter, VectorPoint
 
 # field -> kind; "tenant" is a keyword index with is_tenant=true (Qdrant's advice for the
@@ -20,6 +23,17 @@ PAYLOAD_INDEXES = {
 # The payload a query hit carries back: its document, so results can be grouped before any chunk
 # row is read (a page reads only the passages it shows).
 HIT_PAYLOAD = ["document_id"]
+
+
+def embedded_spec_path(folder, collection: str) -> Path:
+    """Where the embedded engine records a collection's spec (a file beside its shard)."""
+    return Path(folder) / f"{collection}.json"
+
+
+def read_embedded_spec(folder, collection: str) -> dict | None:
+    """The spec recorded for an embedded collection, read without opening (or locking) the store."""
+    path = embedded_spec_path(folder, collection)
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def recorded_spec_problem(recorded: dict, *, dense_dim: int, model_id: str) -> str:

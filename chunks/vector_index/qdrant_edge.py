@@ -32,7 +32,9 @@ from chunks.vector_index.payload import (
     DENSE_DATATYPE,
     HIT_PAYLOAD,
     PAYLOAD_INDEXES,
+    embedded_spec_path,
     filter_conditions,
+    read_embedded_spec,
     recorded_spec_problem,
     stored_point,
 )
@@ -80,7 +82,7 @@ class EdgeVectorIndex(VectorIndex):
         self.folder = Path(path)
         self.collection = collection
         self.shard_path = self.folder / collection
-        self.spec_path = self.folder / f"{collection}.json"
+        self.spec_path = embedded_spec_path(self.folder, collection)
         self._lock = _acquire_owner_lock(self.folder)
         self._shard = None
 
@@ -96,9 +98,7 @@ class EdgeVectorIndex(VectorIndex):
         )
 
     def recorded_spec(self):
-        if not self.spec_path.exists():
-            return None
-        return json.loads(self.spec_path.read_text())
+        return read_embedded_spec(self.folder, self.collection)
 
     def ensure_collection(self, *, dense_dim: int, model_id: str) -> None:
         recorded = self.recorded_spec()

@@ -1,4 +1,5 @@
 import json
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
@@ -9,6 +10,7 @@ from chunks.models import Chunk, Document
 from search.evaluation.beir import judged_queries
 from search.evaluation.ranking import rank_documents
 from search.evaluation.scoring import score_runs
+from search.management.commands import evaluate as evaluate_command
 
 
 def test_chunk_hits_rank_each_document_once_at_its_first_rank():
@@ -25,7 +27,8 @@ def test_scores_are_the_standard_measures():
 
 
 @pytest.mark.slow
-def test_evaluate_command_on_a_tiny_beir_dataset(transactional_db, embedder, tmp_path, capsys, django_user_model):
+def test_evaluate_command_on_a_tiny_beir_dataset(transactional_db, embedder, tmp_path, capsys, django_user_model,
+                                                 monkeypatch):
     docs = {
         "d1": ("Statins", "Statins lower LDL cholesterol in adults."),
         "d2": ("Vitamin D", "Sunlight exposure produces vitamin D in the skin."),
@@ -54,6 +57,11 @@ def test_evaluate_command_on_a_tiny_beir_dataset(transactional_db, embedder, tmp
     assert list(django_user_model.objects.values_list("username", flat=True)) == ["someone-else"]
     kept = settings.VAR_DIR / "eval-qdrant" / f"eval_{tmp_path.name}"
     assert kept.exists() and database_exists(f"ragbase_eval_{tmp_path.name}")
+    # A kept collection of other vectors (other models or BM25 parameters) is not searched with these.
+    monkeypatch.setattr(evaluate_command, "get_embedder", lambda: SimpleNamespace(
+        dense_dim=embedder.dense_dim, model_id=embedder.model_id + "(other)"))
+    with pytest.raises(CommandError, match="--drop"):
+        call_command("evaluate", "--keep", dataset=str(tmp_path), verbosity=0)
     call_command("evaluate", "--drop", dataset=str(tmp_path), verbosity=0)
     assert not kept.exists() and not database_exists(f"ragbase_eval_{tmp_path.name}")
 
@@ -87,3 +95,14 @@ def test_load_beir_makes_one_document_per_corpus_row(django_user_model, embedder
     call_command("load_beir", dataset=str(tmp_path), owner="ann", verbosity=0)
     assert sorted(Document.objects.values_list("source_id", "title")) == [("d1", "Vitamin D"), ("d2", "")]
     assert Chunk.objects.get(document__source_id="d1").metadata["title"] == "Vitamin D"
+
+
+def test_the_evaluation_tables_name_the_default_configuration(settings):
+    """README.md and docs/search.md measure one row as the default: it must be what the settings are."""
+    for name in ("README.md", "docs/search.md"):
+        lines = (settings.BASE_DIR / name).read_text().splitlines()
+        (row,) = [line for line in lines if line.startswith("| **default")]
+        for part in (f"k1 {settings.SPARSE_BM25_K1:g}", f"b {settings.SPARSE_BM25_B:g}",
+                     f"avg_len {settings.SPARSE_BM25_AVG_LEN:g}", f"prefetch {settings.SEARCH_PREFETCH_LIMIT}",
+                     f"`{settings.SEARCH_FUSION}`"):
+            assert part in row, (name, part)

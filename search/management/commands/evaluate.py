@@ -10,7 +10,7 @@ from django.db import connection
 from tqdm import tqdm
 
 from chunks.embedding import get_embedder
-from chunks.vector_index import Fusion, SearchMode, build_vector_index, set_vector_index
+from chunks.vector_index import CollectionMismatch, Fusion, SearchMode, build_vector_index, set_vector_index
 from search.evaluation.beir import (
     corpus_size,
     is_dataset,
@@ -100,7 +100,11 @@ class Command(BaseCommand):
         try:
             if not user.documents.exists() and index.recorded_spec() is not None:
                 index.drop_collection()  # points a kept collection holds for documents of a dropped database
-            index.ensure_collection(dense_dim=embedder.dense_dim, model_id=embedder.model_id)
+            try:
+                index.ensure_collection(dense_dim=embedder.dense_dim, model_id=embedder.model_id)
+            except CollectionMismatch as exc:  # kept by a run with other models or BM25 parameters
+                raise CommandError(f"{exc}. For the evaluation: `evaluate --dataset {dataset} --drop`, "
+                                   "then load it again.") from None
             self._load(dataset, user, verbosity=options["verbosity"])
             qrels = read_qrels(dataset, split)
             queries = judged_queries(read_queries(dataset), qrels, fold=query_fold, limit=limit_queries)
