@@ -7,6 +7,8 @@ the floor comes out lower than any search can go; docs/bench.md gives both."""
 import statistics
 import time
 
+from django.conf import settings
+
 from chunks.embedding import get_embedder
 from chunks.vector_index import QueryFilter, SearchMode, ensure_index_ready
 from search.services import default_fusion
@@ -22,7 +24,7 @@ def search_floor(user, queries) -> dict[str, float]:
         e = embedder.embed_query(q)
         embedded = time.perf_counter()
         index.query(query_filter=QueryFilter(owner_id=user.pk), dense=e["dense"], sparse_indices=e["sparse"]["indices"],
-                    sparse_values=e["sparse"]["values"], mode=SearchMode.HYBRID, limit=10, prefetch_limit=100,
+                    sparse_values=e["sparse"]["values"], mode=SearchMode.HYBRID, limit=10, prefetch_limit=settings.SEARCH_PREFETCH_LIMIT,
                     fusion=default_fusion())
         engine.append(time.perf_counter() - embedded)
         embed.append(embedded - started)

@@ -10,6 +10,7 @@ import drive_sync
 import load
 import outbox_drain
 import pgvector_baseline
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 from floor import search_floor
@@ -138,7 +139,7 @@ def section_latency(args, user, embedder):
     def engine(e, **options):
         return lambda: index.query(
             query_filter=QueryFilter(owner_id=user.pk), dense=e["dense"], sparse_indices=e["sparse"]["indices"],
-            sparse_values=e["sparse"]["values"], mode=SearchMode.HYBRID, prefetch_limit=100, fusion=default_fusion(),
+            sparse_values=e["sparse"]["values"], mode=SearchMode.HYBRID, prefetch_limit=settings.SEARCH_PREFETCH_LIMIT, fusion=default_fusion(),
             **{"limit": 10, **options})
 
     def service_and_engine(label):
