@@ -5,6 +5,7 @@ the engine then finds the processor's caches as the embedding left them, as it d
 search. Timed in separate loops the engine reads faster (its index stays hot between queries) and
 the floor comes out lower than any search can go; docs/bench.md gives both."""
 import statistics
+import threading
 import time
 
 from django.conf import settings
@@ -14,19 +15,47 @@ from chunks.vector_index import QueryFilter, SearchMode, ensure_index_ready
 from search.services import default_fusion
 
 
+def ask_engine(index, user, embedding, fusion):
+    """The engine's hybrid top 10 for one embedded query, with the service's prefetch depth."""
+    index.query(query_filter=QueryFilter(owner_id=user.pk), dense=embedding["dense"],
+                sparse_indices=embedding["sparse"]["indices"], sparse_values=embedding["sparse"]["values"],
+                mode=SearchMode.HYBRID, limit=10, prefetch_limit=settings.SEARCH_PREFETCH_LIMIT, fusion=fusion)
+
+
 def search_floor(user, queries) -> dict[str, float]:
     """p50s (ms) over `queries` of embedding the query, of the engine's hybrid query right after
     it, and their sum (`floor`)."""
-    embedder, index = get_embedder(), ensure_index_ready()
+    embedder, index, fusion = get_embedder(), ensure_index_ready(), default_fusion()
     embed, engine = [], []
     for q in queries:
         started = time.perf_counter()
         e = embedder.embed_query(q)
         embedded = time.perf_counter()
-        index.query(query_filter=QueryFilter(owner_id=user.pk), dense=e["dense"], sparse_indices=e["sparse"]["indices"],
-                    sparse_values=e["sparse"]["values"], mode=SearchMode.HYBRID, limit=10, prefetch_limit=settings.SEARCH_PREFETCH_LIMIT,
-                    fusion=default_fusion())
+        ask_engine(index, user, e, fusion)
         engine.append(time.perf_counter() - embedded)
         embed.append(embedded - started)
     medians = {"embedding": statistics.median(embed) * 1000, "engine": statistics.median(engine) * 1000}
     return {**medians, "floor": medians["embedding"] + medians["engine"]}
+
+
+def search_floor_throughput(user, queries, *, threads: int, seconds: float) -> float:
+    """Searches a second when `threads` threads of this process do nothing but the floor's work
+    (embed the query, ask the engine), round-robin over `queries`: what the server's worker, with
+    as many threads, could at most serve without HTTP, Django or Postgres on 2 cores."""
+    embedder, index = get_embedder(), ensure_index_ready()
+    fusion, done, deadline = default_fusion(), [0] * threads, time.perf_counter() + seconds
+
+    def run(slot: int):
+        n = slot
+        while time.perf_counter() < deadline:
+            ask_engine(index, user, embedder.embed_query(queries[n % len(queries)]), fusion)
+            done[slot] += 1
+            n += threads
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=run, args=(slot,)) for slot in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sum(done) / (time.perf_counter() - started)

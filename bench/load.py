@@ -4,8 +4,9 @@ the production server (gunicorn) and, side by side in the same run, Django's dev
 
 For each corpus size (synthetic chunks drained into the bench's embedded store, which is then
 handed to the server): the floor measured in this process just before (query embedding + the
-engine's hybrid query, p50), one client's API p50 against it, then req/s, p50 and p99 at 20 and
-50 clients with each kind of auth. Then a soak of the production server (RSS of its worker
+engine's hybrid query, p50, and searches/s when the server's thread count of threads do only
+that), one client's API p50 against it, then req/s (also as a share of the floor's searches/s),
+p50 and p99 at 20 and 50 clients with each kind of auth. Then a soak of the production server (RSS of its worker
 process at the start and the end), and optionally a sweep of GUNICORN_THREADS."""
 import os
 import re
@@ -22,12 +23,13 @@ from urllib.parse import urlsplit
 import psutil
 import requests
 import urllib3
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, connections
 from knox.models import AuthToken
 
-from chunks.vector_index import reset_vector_index
-from floor import search_floor
+from chunks.vector_index import ensure_index_ready, reset_vector_index
+from floor import search_floor, search_floor_throughput
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVERS = {"gunicorn": [], "runserver": ["--dev"]}
@@ -137,12 +139,16 @@ def hammer(*, url: str, auth: dict, queries: list[str], clients: int, seconds: f
             "rps": len(latencies) / wall, "p50": q[49], "p99": q[98]}
 
 
-def floor_ms(user, queries) -> float:
-    """The floor (bench/floor.py) in this process; the store is then released for the server."""
-    floor = search_floor(user, queries)["floor"]
+def floors(user, queries, *, seconds: float) -> tuple[float, float]:
+    """The floor's p50 (ms) and its throughput (searches/s with the server's thread count),
+    both in this process (bench/floor.py), over the store as the server will search it: indexed,
+    as `serve` does at start. The store is then released for the server."""
+    ensure_index_ready().optimize()
+    latency = search_floor(user, queries)["floor"]
+    throughput = search_floor_throughput(user, queries, threads=settings.GUNICORN_THREADS, seconds=seconds)
     reset_vector_index()  # the server process must own the embedded store
     connections.close_all()
-    return floor
+    return latency, throughput
 
 
 def section(record, *, add_chunks, sizes, seconds, soak_requests, thread_counts, log_dir: Path, queries):
@@ -157,8 +163,10 @@ def section(record, *, add_chunks, sizes, seconds, soak_requests, thread_counts,
         total = size
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE chunks_chunk")
-        floor = floor_ms(user, queries[:100])
+        floor, floor_rps = floors(user, queries[:100], seconds=seconds / 2)
         record("load", f"floor @{size}: query embedding + engine, p50", "p50", floor, "ms")
+        record("load", f"floor @{size}: query embedding + engine, {settings.GUNICORN_THREADS} threads", "rps",
+               floor_rps, "req/s")
         for name in SERVERS:
             server = Server(name, log_dir / f"serve-{name}-{size}.log")
             try:
@@ -175,6 +183,7 @@ def section(record, *, add_chunks, sizes, seconds, soak_requests, thread_counts,
                         for metric, unit in (("rps", "req/s"), ("p50", "ms"), ("p99", "ms"), ("errors", ""),
                                              ("requests", "")):
                             record("load", what, metric, result[metric], unit)
+                        record("load", what, "rps / floor rps", result["rps"] / floor_rps, "x")
                         if result["reasons"]:
                             print(f"[load] {what}: errors {result['reasons']}", flush=True)
                 if name == "gunicorn" and size == sizes[-1] and soak_requests:
