@@ -41,7 +41,7 @@ def search_floor(user, queries) -> dict[str, float]:
 def search_floor_throughput(user, queries, *, threads: int, seconds: float) -> float:
     """Searches a second when `threads` threads of this process do nothing but the floor's work
     (embed the query, ask the engine), round-robin over `queries`: what the server's worker, with
-    as many threads, could at most serve without HTTP, Django or Postgres on 2 cores."""
+    as many threads, could at most serve without HTTP, Django or Postgres on this machine."""
     embedder, index = get_embedder(), ensure_index_ready()
     fusion, done, deadline = default_fusion(), [0] * threads, time.perf_counter() + seconds
 

@@ -4,10 +4,10 @@ the production server (gunicorn) and, side by side in the same run, Django's dev
 
 For each corpus size (synthetic chunks drained into the bench's embedded store, which is then
 handed to the server): the floor measured in this process just before (query embedding + the
-engine's hybrid query, p50, and searches/s when the server's thread count of threads do only
-that), one client's API p50 against it, then req/s (also as a share of the floor's searches/s),
-p50 and p99 at 20 and 50 clients with each kind of auth. Then a soak of the production server (RSS of its worker
-process at the start and the end), and optionally a sweep of GUNICORN_THREADS."""
+engine's hybrid query: its p50, and its searches/s in as many threads as the server has), one
+client's API p50 against it, then req/s (also as a share of the floor's searches/s), p50 and p99
+at 20 and 50 clients with each kind of auth. Then a soak of the production server (RSS of its
+worker process at the start and the end), and optionally a sweep of GUNICORN_THREADS."""
 import os
 import re
 import signal
