@@ -35,7 +35,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def plot_latency(rows, path):
-    """p50 latency vs corpus size per layer (API, service, engine floor, pgvector); dashed with
+    """p50 latency vs corpus size per layer (API, service, the floor, engine alone, pgvector); dashed with
     stars: the same layers measured again right after indexing (`optimize_index`)."""
     import matplotlib  # only when plotting: a large import the other sections never need
 
@@ -57,10 +57,10 @@ def plot_latency(rows, path):
     fig, ax = plt.subplots(figsize=(8, 5.5))
     for name, points in sorted(series.items()):
         sizes = sorted(points)
-        base = name.split(",")[0] if not name.startswith("floor:") else name.removesuffix(", after optimize_index")
+        base = name.removesuffix(", after optimize_index")
         if base not in colors:
             continue
-        optimized = name.endswith("after optimize_index")
+        optimized = base != name
         ax.plot(sizes, [points[n] for n in sizes], color=colors[base],
                 marker="*" if optimized else "o", markersize=12 if optimized else 6,
                 linestyle="--" if optimized else "-",
