@@ -14,6 +14,15 @@ SYNC_ENV = {"DRIVE_TASK_SECONDS": "60", "Q_TIMEOUT_SECONDS": "180", "Q_RETRY_SEC
             "Q_SAVE_LIMIT": "0", "OUTBOX_POLL_SECONDS": "1"}
 
 
+def serving_environment():
+    """What the servers the bench starts need (unless already set): no throttling, loopback hosts,
+    plain http (with DEBUG off ragbase would redirect it to https), an admin password for serve."""
+    os.environ.setdefault("SEARCH_THROTTLE_RATE", "100000/min")
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+    os.environ.setdefault("RAGBASE_ADMIN_PASSWORD", secrets.token_hex(16))
+
+
 def setup_django(tmp: Path):
     os.environ.update(
         RAGBASE_VAR_DIR=str(tmp / "var"), QDRANT_PATH=str(tmp / "qdrant"), RAGBASE_IGNORE_DOTENV="true",

@@ -43,14 +43,15 @@ def free_port() -> int:
 
 
 class Server:
-    """`manage.py serve --no-workers [--dev]` in its own process group, stopped with SIGTERM."""
+    """`manage.py serve --no-workers [--dev]` of the checkout at `root` in its own process group,
+    stopped with SIGTERM."""
 
-    def __init__(self, name: str, log: Path, **env):
+    def __init__(self, name: str, log: Path, *, root: Path = ROOT, **env):
         self.name, self.port = name, free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "serve", "--no-workers", *SERVERS[name], f"127.0.0.1:{self.port}"],
-            cwd=ROOT, env={**os.environ, **env}, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+            [sys.executable, str(root / "manage.py"), "serve", "--no-workers", *SERVERS[name], f"127.0.0.1:{self.port}"],
+            cwd=root, env={**os.environ, **env}, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + 300  # indexing at start: ~0.6 s per 1,000 new chunks
         while time.monotonic() < deadline:

@@ -9,29 +9,23 @@ django.setup(), see bench/outbox_drain.py). Prints one table and writes bench/re
 and .csv. --quick: 10 nfcorpus queries over their 330 judged documents and 10k synthetic chunks.
 """
 import argparse
-import csv
 import json
 import os
-import platform
 import re
-import secrets
 import sys
 import tempfile
 import time
 import traceback
-from datetime import datetime, timezone
-from importlib.metadata import version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 from django.contrib.auth import get_user_model  # noqa: E402
-from environment import SYNC_ENV, setup_django  # noqa: E402
-from table import record, rows  # noqa: E402
+from environment import SYNC_ENV, serving_environment, setup_django  # noqa: E402
+from table import RESULTS, print_and_save, record, rows  # noqa: E402
 
 # The development retrieval set, beside the repository (never shipped); --dataset names another.
 DEFAULT_DATASET = ROOT.parent / "shared" / "datasets" / "nfcorpus"
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def plot_latency(rows, path):
@@ -113,11 +107,7 @@ def main():
     if {"quality", "ingestion", "rechunk", "drive"} & set(args.sections) and not (args.dataset / "corpus.jsonl").exists():
         parser.error(f"{args.dataset} is not a BEIR dataset folder (corpus.jsonl missing); name one with --dataset")
     tmp = Path(tempfile.mkdtemp(prefix="ragbase-bench-"))
-    os.environ.setdefault("SEARCH_THROTTLE_RATE", "100000/min")
-    os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
-    # The bench talks plain http on loopback; with DEBUG off ragbase would redirect it to https.
-    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
-    os.environ.setdefault("RAGBASE_ADMIN_PASSWORD", secrets.token_hex(16))  # serve creates the admin
+    serving_environment()
     for name, value in SYNC_ENV.items():  # the drive section's workers read the same settings
         os.environ.setdefault(name, value)
     setup_django(tmp)
@@ -145,32 +135,8 @@ def main():
         guarded("drive", lambda: sections.section_drive(args))
     if "load" in args.sections:  # last: it hands the embedded store to the server process
         guarded("load", lambda: sections.section_load(args))
-    meta = {
-        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "quick": args.quick,
-        "cores": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-        "python": platform.python_version(), "seconds": round(time.perf_counter() - started, 1),
-        "versions": {p: version(p) for p in ("django", "fastembed", "qdrant-edge-py", "pgserver", "djangorestframework")
-                     if _has(p)},
-    }
-    width = max(len(r[1]) for r in rows)
-    print(f"{'section':<10} {'what':<{width}} {'metric':<10} value")
-    for section, what, metric, value, unit in rows:
-        print(f"{section:<10} {what:<{width}} {metric:<10} {value} {unit}")
-    print(json.dumps(meta))
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{stamp}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
-    with (RESULTS / f"{stamp}.csv").open("w", newline="") as f:
-        csv.writer(f).writerows([("section", "what", "metric", "value", "unit"), *rows])
+    print_and_save(quick=args.quick, seconds=time.perf_counter() - started)
     guarded("plot", lambda: plot_latency(rows, RESULTS / "latency_vs_size.png"))
-
-
-def _has(package):
-    try:
-        version(package)
-        return True
-    except Exception:
-        return False
 
 
 if __name__ == "__main__":

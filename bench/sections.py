@@ -255,11 +255,19 @@ def section_drive(args):
     drive_sync.section(record, corpus=corpus, documents=args.drive_docs)
 
 
-def section_load(args):
+def load_queries() -> list[str]:
+    """The load section's queries: 200 pairs of words its synthetic chunks hold."""
     rng = random.Random(2)
-    queries = [" ".join(rng.sample(QUERY_WORDS, 2)) for _ in range(200)]
+    return [" ".join(rng.sample(QUERY_WORDS, 2)) for _ in range(200)]
+
+
+def add_load_chunks(user, n):
+    """n synthetic chunks of `user`, drained into the store (the load section's corpus)."""
+    synthetic_corpus(user, n, dim=len(get_embedder().embed_query("x")["dense"]), name=f"load-{n}")
+
+
+def section_load(args):
     reset_vector_index()
-    load.section(record, add_chunks=lambda user, n: synthetic_corpus(user, n, dim=len(get_embedder().embed_query("x")["dense"]), name=f"load-{n}"),
-                 sizes=[10_000] if args.quick else [10_000, 50_000], seconds=args.load_seconds,
-                 soak_requests=args.soak_requests, thread_counts=args.load_threads,
-                 log_dir=Path(os.environ["RAGBASE_VAR_DIR"]), queries=queries)
+    load.section(record, add_chunks=add_load_chunks, sizes=[10_000] if args.quick else [10_000, 50_000],
+                 seconds=args.load_seconds, soak_requests=args.soak_requests, thread_counts=args.load_threads,
+                 log_dir=Path(os.environ["RAGBASE_VAR_DIR"]), queries=load_queries())
