@@ -2,6 +2,8 @@
 DATABASE_URL is set, and the real Qdrant engine in temp dirs. Settings are loaded only after
 the environment below is in place, so tests never touch the project's var/ folder. The shared
 fixtures and factories are the test kit, ragbase/testing.py."""
+import atexit
+import contextlib
 import logging
 import os
 import secrets
@@ -14,6 +16,16 @@ import django
 from ragbase.embedded_postgres import embedded_database_url
 
 _TEST_ROOT = Path(tempfile.mkdtemp(prefix="ragbase-test-"))
+
+
+def _remove_test_root():
+    with contextlib.suppress(OSError):  # only once it is empty
+        _TEST_ROOT.rmdir()
+
+
+# Registered before pgserver's exit handler, so it runs after it (atexit runs last-in, first-out):
+# by then pgserver has deleted pgdata and pytest_unconfigure the rest.
+atexit.register(_remove_test_root)
 
 
 def pytest_configure(config):
