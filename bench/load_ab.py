@@ -9,7 +9,8 @@ machine's speed drifts by more than that within minutes. So both servers run in 
 store: A is REV (default HEAD, checked out in a temporary git worktree), B the working tree. Each
 pair starts A and B one after the other (the order alternating), each measured the same way: one
 client's API p50, then req/s at 20 token clients. Prints each pair's B/A ratios and their medians;
-writes bench/results/load-ab-<timestamp>.json and .csv.
+writes bench/results/load-ab-<timestamp>.json and .csv. Both share one database: against a baseline
+without the working tree's migrations, A runs on the newer schema once B has started.
 """
 import argparse
 import statistics
