@@ -6,8 +6,9 @@ For each corpus size (synthetic chunks drained into the bench's embedded store, 
 handed to the server): the floor measured in this process just before (query embedding + the
 engine's hybrid query: its p50, and its searches/s in as many threads as the server has), one
 client's API p50 against it, then req/s (also as a share of the floor's searches/s), p50 and p99
-at 20 and 50 clients with each kind of auth. Then a soak of the production server (RSS of its
-worker process at the start and the end), and optionally a sweep of GUNICORN_THREADS."""
+at 20 and 50 clients with each kind of auth. Then a soak of the production server (RSS of serve,
+the store's owner, and of its largest worker process at the start and the end), and optionally a
+sweep of GUNICORN_THREADS."""
 import os
 import re
 import signal
@@ -65,10 +66,13 @@ class Server:
         self.stop()
         raise RuntimeError(f"{name} did not start in 300 s")
 
-    def rss_mib(self) -> float:
-        """RSS of the process that serves (gunicorn's worker; runserver's own), MiB."""
-        tree = [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children(recursive=True)]
-        return max(p.memory_info().rss for p in tree) / 2**20
+    def rss_mib(self) -> dict:
+        """RSS in MiB of `serve` itself (in embedded mode the store's owner), of its largest other
+        process (a gunicorn worker) and of all of them together (shared pages counted in each)."""
+        serve = psutil.Process(self.process.pid)
+        others = [p.memory_info().rss / 2**20 for p in serve.children(recursive=True)]
+        own = serve.memory_info().rss / 2**20
+        return {"serve": own, "largest worker": max(others, default=0.0), "all processes": own + sum(others)}
 
     def stop(self):
         os.killpg(self.process.pid, signal.SIGTERM)
@@ -192,8 +196,10 @@ def section(record, *, add_chunks, sizes, seconds, soak_requests, thread_counts,
                     result = hammer(url=server.url + url, auth=auths["token"], queries=queries, clients=20,
                                     total=soak_requests)
                     what = f"gunicorn @{size}, soak of {soak_requests} requests, 20 clients"
-                    record("load", what, "RSS start", before, "MiB")
-                    record("load", what, "RSS end", server.rss_mib(), "MiB")
+                    after = server.rss_mib()
+                    for process, mib in before.items():
+                        record("load", what, f"RSS start, {process}", mib, "MiB")
+                        record("load", what, f"RSS end, {process}", after[process], "MiB")
                     record("load", what, "rps", result["rps"], "req/s")
                     record("load", what, "errors", result["errors"])
             finally:

@@ -56,19 +56,19 @@ _RESERVED_CONNECTIONS = 3 + 5
 
 def database_connections_needed() -> tuple[int, str]:
     """The most connections one installation's processes open, from settings, with the sum spelled
-    out: the web server's pools (one process in embedded mode, whose pool also serves the drain
-    thread, plus its LISTEN connection), and a django-q2 cluster (one per worker process, times the
+    out: the web server's pools (one per worker process), in embedded mode the store owner's
+    drain and its LISTEN connection, and a django-q2 cluster (one per worker process, times the
     drain's threads where the workers drain, plus its sentinel, pusher and monitor)."""
     from chunks.vector_index import uses_embedded_store
 
     embedded = uses_embedded_store()
-    web_processes = 1 if embedded else settings.GUNICORN_WORKERS
     per_worker = 1 if embedded else max(1, settings.OUTBOX_DRAIN_THREADS)
-    web = web_processes * settings.DB_POOL_MAX_SIZE + (1 if embedded else 0)
+    owner = 2 if embedded else 0
+    web = settings.GUNICORN_WORKERS * settings.DB_POOL_MAX_SIZE + owner
     cluster = settings.Q_CLUSTER["workers"] * per_worker + 3
     total = web + cluster + _RESERVED_CONNECTIONS
-    return total, (f"web {web_processes} × DB_POOL_MAX_SIZE {settings.DB_POOL_MAX_SIZE}"
-                   f"{' + 1 drain listener' if embedded else ''} + django-q2 {cluster} "
+    return total, (f"web {settings.GUNICORN_WORKERS} × DB_POOL_MAX_SIZE {settings.DB_POOL_MAX_SIZE}"
+                   f"{' + 2 store owner (drain, its listener)' if embedded else ''} + django-q2 {cluster} "
                    f"+ {_RESERVED_CONNECTIONS} reserved (superuser, commands) = {total}")
 
 

@@ -2,10 +2,10 @@
 `gunicorn -c ragbase/gunicorn_config.py`, and so does the Docker image. Everything comes from the
 Django settings (GUNICORN_*, .env.example); the command line may add `--bind`.
 
-Embedded mode: exactly one worker process, which owns the vector store; it opens the store and
-starts the outbox drain thread once forked (`post_worker_init`), and stops the drain between
-batches and closes the store when it exits (`worker_exit`). The supervising (master) process never
-opens the store. Server mode: GUNICORN_WORKERS processes, all talking to the Qdrant server.
+GUNICORN_WORKERS processes in both modes. With a Qdrant server each talks to it; in embedded mode
+each reaches the store through `serve`, the one process that owns it (ragbase/web_server.py). A
+worker loads the URLconf and the embedder once forked (`post_worker_init`) and closes its
+connections when it exits (`worker_exit`).
 """
 import os
 
@@ -22,7 +22,7 @@ from ragbase import web_server  # noqa: E402
 wsgi_app = "ragbase.wsgi:application"
 bind = [f"0.0.0.0:{os.environ.get('PORT', '8000')}"]
 worker_class = "ragbase.web_server.StoppingThreadWorker"  # gthread: a pool of threads
-workers = web_server.worker_processes()
+workers = settings.GUNICORN_WORKERS
 threads = settings.GUNICORN_THREADS
 timeout = settings.GUNICORN_TIMEOUT
 graceful_timeout = settings.GUNICORN_GRACEFUL_TIMEOUT
@@ -41,5 +41,5 @@ def post_worker_init(worker):
 
 
 def worker_exit(server, worker):
-    web_server.stop_owner()
+    web_server.worker_exiting()
 control_socket_disable = True  # gunicorn 27 control socket: not used, and one path per machine

@@ -195,6 +195,10 @@ QDRANT_COLLECTION = env.str("QDRANT_COLLECTION", default="ragbase_hybrid")
 # Used only when QDRANT_URL is unset: the embedded engine's folder, owned by one process.
 QDRANT_PATH = Path(env.str("QDRANT_PATH", default=str(VAR_DIR / "qdrant")))
 QDRANT_TIMEOUT_SECONDS = env.float("QDRANT_TIMEOUT_SECONDS", default=10.0)
+# Set by `manage.py serve` for the web server's processes (never in .env): the socket at which the
+# embedded store's owner answers them, and the key a connection must know (chunks/vector_index/owner_link.py).
+STORE_OWNER_SOCKET = env.str("RAGBASE_STORE_OWNER_SOCKET", default="")
+STORE_OWNER_KEY = env.str("RAGBASE_STORE_OWNER_KEY", default="")
 # Embedded mode: `serve` builds the engine's HNSW index at start, before it serves (see docs/outbox.md).
 QDRANT_INDEX_ON_START = env.bool("QDRANT_INDEX_ON_START", default=True)
 
@@ -272,7 +276,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Web server: gunicorn (ragbase/gunicorn_config.py, for `manage.py serve` and the image) ----
-# Processes in server mode; in embedded mode always one (it owns the vector store).
+# Worker processes, in both modes (embedded: they reach the store through `serve`, its owner).
 GUNICORN_WORKERS = env.int("GUNICORN_WORKERS", default=2)
 # Threads per process, each serving one request at a time (docs/bench.md: measured on 2 cores).
 GUNICORN_THREADS = env.int("GUNICORN_THREADS", default=4)

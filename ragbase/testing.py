@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import os
 import random
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from chunks.models import Chunk, Document
 from chunks.outbox.drain import drain
 from chunks.services.ingestion import ingest_content
 from chunks.vector_index import VectorIndex, iter_pages, set_vector_index
+from chunks.vector_index.owner_link import OwnerLinkIndex, OwnerLinkServer
 from chunks.vector_index.qdrant_edge import EdgeVectorIndex
 from chunks.vector_index.qdrant_server import ServerVectorIndex
 
@@ -93,11 +95,30 @@ class HashEmbedder:
 
 
 # --- The vector index ------------------------------------------------------------------------
+class LinkedTestIndex(OwnerLinkIndex):
+    """What a web server's worker process uses: the link to an owner's qdrant-edge in `folder`,
+    the owner being this process too (its link server in threads)."""
+
+    def __init__(self, folder: Path):
+        self.owned = EdgeVectorIndex(path=folder, collection="test")
+        key = secrets.token_bytes(32)
+        self.server = OwnerLinkServer(self.owned, key=key)
+        super().__init__(path=self.server.path, key=key, collection="test")
+
+    def close(self):
+        super().close()
+        self.server.stop()
+        self.owned.close()
+
+
 def build_test_index(kind: str, folder: Path) -> VectorIndex:
     """"embedded": qdrant-edge in `folder`; "server": qdrant-client's local mode, which stands in
-    for a Qdrant server (same calls, same client code)."""
+    for a Qdrant server (same calls, same client code); "linked": qdrant-edge reached through the
+    owner's link, as a web server's worker process reaches it."""
     if kind == "embedded":
         return EdgeVectorIndex(path=folder, collection="test")
+    if kind == "linked":
+        return LinkedTestIndex(folder)
     return ServerVectorIndex(path=folder, collection="test")
 
 

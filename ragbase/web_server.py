@@ -1,13 +1,14 @@
-"""The web server's worker process: what it does when gunicorn has forked it and when it exits,
-and its own state for /readyz (threads busy and idle, uptime, requests, the connection pool).
+"""The web server's processes: what a worker does when gunicorn has forked it and when it exits,
+its own state for /readyz (threads busy and idle, uptime, requests, the connection pool), and what
+the embedded store's owner runs beside them (`StoreOwner`).
 
-In embedded mode the worker is the single owner of the vector store: it opens the store (a second
-owner fails here, naming the first), loads the embedder and starts the outbox drain thread before
-it takes requests; at exit, after the in-flight requests have finished, it stops the drain between
-two batches and closes the store, which releases the folder's lock.
+In embedded mode `serve` is the single owner of the vector store: it holds the store, drains the
+outbox and answers the workers' index calls over a local socket (chunks/vector_index/owner_link.py);
+it stops doing so only once the web server's workers have finished their in-flight requests.
 """
 import logging
 import os
+import secrets
 import signal
 import threading
 import time
@@ -18,10 +19,18 @@ from django.db import connections
 from django.urls import get_resolver
 from gunicorn.workers.gthread import ThreadWorker
 
-from chunks.embedding import get_embedder
+from chunks.embedding import configured_model_id, get_embedder
 from chunks.outbox.drain import settle_long_lived_objects
 from chunks.outbox.wakeup import OwnerDrainThread
-from chunks.vector_index import ensure_index_ready, reset_vector_index, uses_embedded_store
+from chunks.vector_index import (
+    CollectionMismatch,
+    ensure_index_ready,
+    get_vector_index,
+    reset_vector_index,
+    uses_embedded_store,
+)
+from chunks.vector_index.owner_link import OwnerLinkServer
+from ragbase.startup import StartupError
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +91,6 @@ class StoppingThreadWorker(ThreadWorker):
 
 
 state = ServerState()
-_drainer: OwnerDrainThread | None = None
-
-
-def worker_processes() -> int:
-    """One in embedded mode (the store's single owner, threads for concurrency); GUNICORN_WORKERS
-    with a Qdrant server."""
-    return 1 if uses_embedded_store() else settings.GUNICORN_WORKERS
 
 
 def counting_requests(application):
@@ -115,36 +117,66 @@ def _pool_stats():
                                                 "requests_wait_ms", "connections_errors")}
 
 
-def start_owner() -> bool:
-    """What the serving process does before its first request (gunicorn's worker, or `serve
-    --dev` itself): the URL patterns and the embedder loaded, and in embedded mode the store opened
-    and the outbox drain thread started. True when this process now owns the embedded store."""
-    global _drainer
+class StoreOwner:
+    """What the process that owns the embedded store runs beside serving (`serve`, or `serve
+    --dev` itself): the outbox drain thread, and with `link` the link through which the web
+    server's worker processes reach the store."""
+
+    def __init__(self, *, link: bool):
+        index = get_vector_index()
+        spec = index.recorded_spec()
+        try:
+            if spec and spec["model_id"] == configured_model_id():
+                ensure_index_ready(index, **spec)  # made for these models: no need to load them here
+            else:
+                ensure_index_ready(index)
+        except CollectionMismatch as exc:
+            raise StartupError(f"{exc} Rebuild it for the configured models with `manage.py reindex`.") from None
+        self.drainer = OwnerDrainThread()
+        self.drainer.start()
+        self.link_key = secrets.token_bytes(32)
+        self.link = OwnerLinkServer(index, key=self.link_key) if link else None
+        connections.close_all()
+        settle_long_lived_objects()
+
+    def worker_environment(self) -> dict:
+        """What the web server's processes need to reach the store."""
+        return {"RAGBASE_STORE_OWNER_SOCKET": str(self.link.path), "RAGBASE_STORE_OWNER_KEY": self.link_key.hex()}
+
+    def stop(self):
+        """Once no request needs the store: the link closed, the drain stopped between batches,
+        the store closed (its folder's lock released)."""
+        if self.link is not None:
+            self.link.stop()
+        self.drainer.stop()
+        reset_vector_index()
+        close_database()
+        log.info("process %s stopped owning the store: outbox drain stopped, vector store closed", os.getpid())
+
+
+def prepare_to_serve():
+    """What a serving process does before its first request: the URL patterns and the embedder
+    loaded, the store's collection checked (through the owner, in a worker process)."""
     get_resolver().url_patterns  # noqa: B018  (loaded now, not on the first request)
     get_embedder().embed_query("warm up")
     if uses_embedded_store():
         ensure_index_ready()
-        _drainer = OwnerDrainThread()
-        _drainer.start()
     connections.close_all()
     settle_long_lived_objects()
-    return _drainer is not None
 
 
-def stop_owner():
-    """Once the in-flight requests have finished: the drain stops between batches, the store is
-    closed (its folder's lock released), the pool's connections closed."""
-    global _drainer
-    if _drainer is None:
-        return
-    _drainer.stop()
-    _drainer = None
-    reset_vector_index()
+def close_database():
+    """Close this process's connections and pools."""
     for connection in connections.all():
         connection.close()
         if getattr(connection, "pool", None) is not None:
             connection.close_pool()
-    log.info("process %s stopped serving: outbox drain stopped, vector store closed", os.getpid())
+
+
+def worker_exiting():
+    """gunicorn's worker_exit, once its in-flight requests have finished."""
+    reset_vector_index()
+    close_database()
 
 
 def worker_started(worker):
@@ -152,6 +184,5 @@ def worker_started(worker):
     # Ctrl-C reaches the whole process group: let the worker finish its requests, as on SIGTERM.
     signal.signal(signal.SIGINT, worker.handle_exit)
     state.serving(software=f"gunicorn {gunicorn.__version__} (gthread)", threads=worker.cfg.threads)
-    owner = start_owner()
-    log.info("web server worker %s ready: %s threads%s", os.getpid(), worker.cfg.threads,
-             ", owner of the embedded vector store" if owner else "")
+    prepare_to_serve()
+    log.info("web server worker %s ready: %s threads", os.getpid(), worker.cfg.threads)

@@ -1,5 +1,6 @@
 """The VectorIndex contract, run against both backends (embedded qdrant-edge; qdrant-client local
-mode standing in for a server)."""
+mode standing in for a server) and against the embedded engine reached through its owner's link,
+as the web server's worker processes reach it."""
 import math
 import random
 import uuid
@@ -8,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 from chunks.vector_index import CollectionMismatch, Fusion, FusionMethod, QueryFilter, SearchMode, VectorPoint
-from ragbase.testing import TEST_DENSE_DIM, TEST_MODEL_ID
+from ragbase.testing import TEST_DENSE_DIM, TEST_MODEL_ID, build_test_index, ensured, installed_index
 
 DIM = TEST_DENSE_DIM
 
@@ -29,10 +30,10 @@ def point(*, owner=1, document=10, source="upload", mime="text/plain", modified=
     )
 
 
-@pytest.fixture
-def index(vector_index_backend):
-    vector_index_backend.ensure_collection(dense_dim=DIM, model_id=TEST_MODEL_ID)
-    return vector_index_backend
+@pytest.fixture(params=["embedded", "server", "linked"])
+def index(request, tmp_path):
+    with installed_index(build_test_index(request.param, tmp_path / request.param)) as index:
+        yield ensured(index)
 
 
 def test_ensure_is_idempotent_and_a_mismatch_is_reported_not_overwritten(index):
@@ -206,10 +207,11 @@ def test_health_is_ok_and_counts_points(index):
 def test_dense_vectors_are_stored_as_float16_and_points_keep_their_own_payload(index):
     from chunks.vector_index.qdrant_edge import EdgeVectorIndex
 
-    if isinstance(index, EdgeVectorIndex):
+    engine = getattr(index, "owned", index)  # through the link: the owner's engine holds the files
+    if isinstance(engine, EdgeVectorIndex):
         import json
 
-        datatype = json.loads((index.shard_path / "edge_config.json").read_text())["vectors"]["dense"]["datatype"]
+        datatype = json.loads((engine.shard_path / "edge_config.json").read_text())["vectors"]["dense"]["datatype"]
     else:
         datatype = index.client.get_collection(index.collection).config.params.vectors["dense"].datatype
     assert str(getattr(datatype, "value", datatype)) == "float16"

@@ -48,10 +48,17 @@ def uses_embedded_store() -> bool:
 
 def get_vector_index() -> VectorIndex:
     """The process-wide index from settings (opened on first use; in embedded mode this takes
-    the single-owner lock of QDRANT_PATH)."""
+    the single-owner lock of QDRANT_PATH, except in the web server's worker processes, which reach
+    the store through the process that owns it: owner_link)."""
     global _process_index
     with _lock:
-        if _process_index is None:
+        if _process_index is None and settings.STORE_OWNER_SOCKET:
+            from chunks.vector_index.owner_link import OwnerLinkIndex
+
+            _process_index = OwnerLinkIndex(path=settings.STORE_OWNER_SOCKET,
+                                            key=bytes.fromhex(settings.STORE_OWNER_KEY),
+                                            collection=settings.QDRANT_COLLECTION)
+        elif _process_index is None:
             _process_index = build_vector_index(
                 url=settings.QDRANT_URL,
                 api_key=settings.QDRANT_API_KEY,

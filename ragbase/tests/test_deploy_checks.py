@@ -54,5 +54,8 @@ def test_connections_beyond_max_connections_are_an_error(settings):
     assert len(errors) == 1 and "web 4 × DB_POOL_MAX_SIZE 25" in errors[0].msg and "max_connections=100" in errors[0].msg
     settings.DB_MAX_CONNECTIONS = 200
     assert "ragbase.E020" not in [m.id for m in run_checks()]
-    settings.QDRANT_URL, settings.DB_MAX_CONNECTIONS = "", 100  # embedded: one web process, whatever GUNICORN_WORKERS
+    settings.QDRANT_URL, settings.DB_MAX_CONNECTIONS = "", 100  # embedded: the same web processes, and the owner's two
+    errors = [m for m in run_checks() if m.id == "ragbase.E020"]
+    assert len(errors) == 1 and "web 4 × DB_POOL_MAX_SIZE 25 + 2 store owner" in errors[0].msg
+    settings.GUNICORN_WORKERS = 2
     assert "ragbase.E020" not in [m.id for m in run_checks()]

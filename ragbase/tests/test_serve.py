@@ -1,6 +1,7 @@
-"""`manage.py serve` from outside: a real serve process on a free loopback port (gunicorn, its one
-worker owning the embedded store, the django-q2 cluster), clients over HTTP with token and session
-auth, SIGTERM to its whole process group under load, and a restart that finishes what was queued."""
+"""`manage.py serve` from outside: a real serve process on a free loopback port (serve owning the
+embedded store, gunicorn's workers reaching it through serve's socket, the django-q2 cluster),
+clients over HTTP with token and session auth, a worker killed under load, SIGTERM to the whole
+process group under load, and a restart that finishes what was queued."""
 import os
 import re
 import signal
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from multiprocessing.connection import AuthenticationError, Client
 import requests
 from django.core.management import call_command
 from knox.models import AuthToken
@@ -21,6 +23,7 @@ from chunks.models import Chunk, Document, SyncStatus
 from chunks.vector_index.qdrant_edge import EdgeVectorIndex
 from ragbase.testing import ROOT, make_user, subprocess_database_url
 
+WORKERS = 2
 THREADS = 4
 POOL = 3  # fewer connections than threads: requests must wait for one, not fail
 STOP_BOUND_SECONDS = 30
@@ -85,7 +88,7 @@ def serve_env(folder: Path) -> dict:
         os.environ, DATABASE_URL=subprocess_database_url(), RAGBASE_VAR_DIR=str(folder), QDRANT_PATH=str(folder / "qdrant"),
         DEBUG="false", SESSION_COOKIE_SECURE="false", CSRF_COOKIE_SECURE="false", ALLOWED_HOSTS="127.0.0.1",
         Q_SYNC="false", Q_TIMEOUT_SECONDS="20", Q_RETRY_SECONDS="25", DRIVE_TASK_SECONDS="5", OUTBOX_POLL_SECONDS="1",
-        GUNICORN_THREADS=str(THREADS), DB_POOL_MAX_SIZE=str(POOL), DB_POOL_MIN_SIZE="1", GUNICORN_GRACEFUL_TIMEOUT="10",
+        GUNICORN_WORKERS=str(WORKERS), GUNICORN_THREADS=str(THREADS), DB_POOL_MAX_SIZE=str(POOL), DB_POOL_MIN_SIZE="1", GUNICORN_GRACEFUL_TIMEOUT="10",
         SEARCH_THROTTLE_RATE="1000000/min", RAGBASE_ADMIN_PASSWORD="admin-pw-for-serve-tests", LOG_LEVEL="INFO",
     )
     env.pop("DJANGO_SETTINGS_MODULE", None)
@@ -130,18 +133,29 @@ def client(credentials, auth: str) -> requests.Session:
     return session
 
 
-def test_serve_runs_gunicorn_with_one_worker_owning_the_store(served):
+def gunicorn_workers(served) -> list[psutil.Process]:
+    master = next(p for p in served.tree() if "gunicorn" in " ".join(p.cmdline()))
+    return master.children()
+
+
+def test_serve_runs_gunicorn_workers_that_reach_the_store_through_serve(served):
     output = served.output()
     assert "Starting gunicorn" in output and "Using worker: ragbase.web_server.StoppingThreadWorker" in output
     assert "development server" not in output.lower()
     gunicorn = [p for p in served.tree() if "gunicorn" in " ".join(p.cmdline())]
-    assert len(gunicorn) == 2  # the master and exactly one worker (the store's single owner)
+    assert len(gunicorn) == 1 + WORKERS  # the master and its workers
+    # Only serve holds the store's files; the workers have none of them open.
+    store = served.env["QDRANT_PATH"]
+    assert any(f.path.startswith(store) for f in psutil.Process(served.process.pid).open_files())
+    for process in gunicorn:
+        assert not [f.path for f in process.open_files() if f.path.startswith(store)]
     body = requests.get(f"{served.url}/readyz", timeout=10).json()
     assert body["status"] == "ready", body
     server = body["server"]
     assert server["software"].startswith("gunicorn") and server["threads"] == THREADS
     assert server["busy"] >= 1 and server["idle"] == THREADS - server["busy"]  # this request is in flight
-    assert server["uptime_seconds"] > 0 and server["pid"] in {p.pid for p in gunicorn}
+    assert server["uptime_seconds"] > 0 and server["pid"] in {p.pid for p in gunicorn_workers(served)}
+    assert body["checks"]["vector_store"]["backend"] == "embedded (qdrant-edge)"  # the owner's answer
     assert server["database_pool"]["pool_max"] == POOL
     # The django-q2 cluster beside it is seen from the web process (its status is in Postgres).
     deadline = time.monotonic() + 20
@@ -149,6 +163,32 @@ def test_serve_runs_gunicorn_with_one_worker_owning_the_store(served):
         assert time.monotonic() < deadline, "the cluster never showed in /readyz"
         time.sleep(0.5)
     assert clusters[0]["workers"] == int(served.env.get("Q_WORKERS", 2)) and clusters[0]["status"], clusters
+
+
+def test_the_store_socket_is_private_and_refuses_a_connection_without_the_key(served, credentials):
+    socket_path = Path(gunicorn_workers(served)[0].environ()["RAGBASE_STORE_OWNER_SOCKET"])
+    assert socket_path.stat().st_mode & 0o777 == 0o600 and socket_path.parent.stat().st_mode & 0o777 == 0o700
+    with pytest.raises(AuthenticationError):
+        Client(str(socket_path), family="AF_UNIX", authkey=b"not the key")
+    answer = client(credentials, "token").get(f"{served.url}/api/search/", params={"q": "heron"}, timeout=30)
+    assert answer.status_code == 200
+
+
+def test_a_killed_worker_is_replaced_and_the_store_stays_open(served, credentials):
+    """A worker's crash (or gunicorn's timeout killing it) is a web server matter only: serve still
+    owns the store and the new worker reaches it."""
+    session = client(credentials, "token")
+    victim = gunicorn_workers(served)[0]
+    victim.kill()
+    victim.wait(10)
+    deadline = time.monotonic() + 60
+    while len(workers := gunicorn_workers(served)) < WORKERS or victim.pid in {p.pid for p in workers}:
+        assert time.monotonic() < deadline, "gunicorn did not replace the killed worker"
+        time.sleep(0.2)
+    answers = [session.get(f"{served.url}/api/search/", params={"q": f"heron {n}"}, timeout=30).status_code
+               for n in range(20)]
+    assert answers == [200] * 20
+    assert requests.get(f"{served.url}/readyz", timeout=10).json()["status"] == "ready"
 
 
 def test_static_files_are_served_compressed_and_cacheable(served):

@@ -40,3 +40,16 @@ def test_serve_indexes_the_embedded_store_before_serving_unless_turned_off(vecto
     said = []
     assert "50 points: segments" in index_embedded_store_at_start(vector_index, report=said.append)
     assert said and "indexing" in said[0] and vector_index.count() == 50
+
+
+def test_a_store_made_for_other_models_stops_serve_in_one_line_naming_reindex(tmp_path):
+    store = EdgeVectorIndex(path=tmp_path / "qdrant", collection="ragbase_hybrid")
+    store.ensure_collection(dense_dim=3, model_id="another-model")
+    store.close()
+    result = run_manage(tmp_path, "serve", "127.0.0.1:0", "--no-workers", QDRANT_PATH=str(tmp_path / "qdrant"),
+                        QDRANT_INDEX_ON_START="false", RAGBASE_ADMIN_PASSWORD="pw-for-this-test")
+    assert result.returncode == 1
+    # The system check's warning (chunks.W002) first, then serve's own line instead of a traceback.
+    last = result.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in result.stderr, result.stderr
+    assert last.startswith("ragbase: error:") and "another-model" in last and "manage.py reindex" in last

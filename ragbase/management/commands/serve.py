@@ -1,16 +1,19 @@
 """Run ragbase in one command: migrations, superuser, static files, the django-q2 cluster and the
 production web server (gunicorn, ragbase/gunicorn_config.py — the Docker image's server too).
 
-    serve ─┬─ gunicorn master ── one worker process: N threads; owns the embedded store, drains the outbox
-           └─ django-q2 cluster (sync, extraction, embedding: Postgres only)
+    serve: owns the embedded store, drains the outbox, answers the workers' index calls
+      ├─ gunicorn master ── GUNICORN_WORKERS worker processes × GUNICORN_THREADS threads
+      └─ django-q2 cluster (sync, extraction, embedding: Postgres only)
 
-In embedded mode the gunicorn worker is the single owner of the embedded vector store; this process
-opens the store only to index it before anything listens, then hands it over. On SIGTERM or SIGINT
-(to this process or its whole group, as service managers send it) in-flight requests finish, the
-drain stops between batches, the store is closed and the cluster is stopped — killed if it has not
-stopped within SERVE_CLUSTER_STOP_SECONDS. `--dev` serves with Django's development server instead.
+In embedded mode this process is the single owner of the vector store: it indexes it before
+anything listens, then holds it, drains the outbox into it and answers the web server's workers
+over a local socket (chunks/vector_index/owner_link.py). On SIGTERM or SIGINT (to this process or
+its whole group, as service managers send it) in-flight requests finish, then the drain stops
+between batches and the store is closed, and the cluster is stopped — killed if it has not stopped
+within SERVE_CLUSTER_STOP_SECONDS. `--dev` serves with Django's development server instead.
 """
 import ctypes
+import os
 import signal
 import subprocess
 import sys
@@ -21,7 +24,7 @@ import psutil
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
-from django.db import connection, connections
+from django.db import connection
 
 from chunks.vector_index import (
     VectorStoreUnavailable,
@@ -31,7 +34,7 @@ from chunks.vector_index import (
 )
 from ragbase.checks import connection_budget_errors
 from ragbase.startup import StartupError
-from ragbase.web_server import start_owner, stop_owner
+from ragbase.web_server import StoreOwner, prepare_to_serve
 
 _PR_SET_PDEATHSIG = 1
 GUNICORN_CONFIG = settings.BASE_DIR / "ragbase" / "gunicorn_config.py"
@@ -84,9 +87,11 @@ class Child:
     and every process below it (django-q2's workers would otherwise be orphaned). `own_group`: not
     in serve's process group, so a signal to the group reaches it only through serve."""
 
-    def __init__(self, name, args, *, own_group=False):
+    def __init__(self, name, args, *, own_group=False, env=None):
         self.name = name
+        self.terminated = None
         self.process = subprocess.Popen(args, cwd=settings.BASE_DIR, start_new_session=own_group,
+                                        env={**os.environ, **(env or {})},
                                         preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         self._tree = psutil.Process(self.process.pid)
         self.descendants: set[psutil.Process] = set()
@@ -101,6 +106,7 @@ class Child:
             pass
 
     def terminate(self):
+        self.terminated = time.monotonic()
         self.remember_descendants()
         if self.alive():
             self.process.terminate()
@@ -114,18 +120,14 @@ class Child:
         self.process.wait()
 
 
-def stop_children(children: list[tuple[Child, float]], *, report):
-    """SIGTERM each child, wait until its own deadline (seconds), then kill what is left."""
-    started = time.monotonic()
-    for child, _ in children:
-        child.terminate()
-    for child, seconds in children:
-        while child.alive() and time.monotonic() - started < seconds:
-            child.remember_descendants()
-            time.sleep(0.1)
-        if child.alive():
-            report(f"{child.name} did not stop within {seconds:.0f} s: killed")
-        child.kill_tree()  # its own leftovers too, if it stopped without them
+def stop_child(child: Child, deadline: float, *, report):
+    """Wait for a child already sent SIGTERM until `deadline` (monotonic), then kill what is left."""
+    while child.alive() and time.monotonic() < deadline:
+        child.remember_descendants()
+        time.sleep(0.1)
+    if child.alive():
+        report(f"{child.name} did not stop within {deadline - child.terminated:.0f} s: killed")
+    child.kill_tree()  # its own leftovers too, if it stopped without them
 
 
 class Command(BaseCommand):
@@ -148,20 +150,26 @@ class Command(BaseCommand):
         check_connection_budget()
         if dev:
             return self.serve_development(addrport, no_workers)
-        reset_vector_index()  # the web server's worker process owns it from now on
-        connections.close_all()
+        owner = StoreOwner(link=True) if uses_embedded_store() else None
         stopping = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stopping.set())
-        web = Child("web server", [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), "--bind", addrport])
-        children = [(web, settings.GUNICORN_GRACEFUL_TIMEOUT + 10)]
-        if not no_workers:
-            children.append((self.start_cluster(), settings.SERVE_CLUSTER_STOP_SECONDS))
+        web = Child("web server", [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), "--bind", addrport],
+                    env=owner.worker_environment() if owner else {})
+        cluster = None if no_workers else self.start_cluster()
+        children = [child for child in (web, cluster) if child]
         self.announce(addrport)
-        while not stopping.wait(0.5) and all(child.alive() for child, _ in children):
+        while not stopping.wait(0.5) and all(child.alive() for child in children):
             pass
-        failed = [child for child, _ in children if not child.alive()]
-        stop_children(children, report=self.stderr.write)
+        failed = [child for child in children if not child.alive()]
+        for child in children:
+            child.terminate()
+        started = time.monotonic()
+        stop_child(web, started + settings.GUNICORN_GRACEFUL_TIMEOUT + 10, report=self.stderr.write)
+        if owner:  # no request needs the store any more
+            owner.stop()
+        if cluster:
+            stop_child(cluster, started + settings.SERVE_CLUSTER_STOP_SECONDS, report=self.stderr.write)
         if failed and not stopping.is_set():
             raise StartupError(f"the {failed[0].name} stopped (exit code {failed[0].process.returncode}); "
                                "see the lines above")
@@ -169,16 +177,19 @@ class Command(BaseCommand):
 
     def serve_development(self, addrport, no_workers):
         """Django's runserver in this process, which then owns the store and drains the outbox."""
-        start_owner()
+        owner = StoreOwner(link=False) if uses_embedded_store() else None
+        prepare_to_serve()
         cluster = None if no_workers else self.start_cluster()
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         self.announce(addrport)
         try:
             call_command("runserver", addrport, use_reloader=False, use_threading=True)
         finally:
-            stop_owner()
+            if owner:
+                owner.stop()
             if cluster is not None:
-                stop_children([(cluster, settings.SERVE_CLUSTER_STOP_SECONDS)], report=self.stderr.write)
+                cluster.terminate()
+                stop_child(cluster, time.monotonic() + settings.SERVE_CLUSTER_STOP_SECONDS, report=self.stderr.write)
 
     @staticmethod
     def start_cluster() -> Child:
