@@ -180,7 +180,7 @@ def worker_exiting():
 
 
 def worker_started(worker):
-    """gunicorn's post_worker_init: load what requests need, and own the store in embedded mode."""
+    """gunicorn's post_worker_init: load what requests need (the store stays with `serve`)."""
     # Ctrl-C reaches the whole process group: let the worker finish its requests, as on SIGTERM.
     signal.signal(signal.SIGINT, worker.handle_exit)
     state.serving(software=f"gunicorn {gunicorn.__version__} (gthread)", threads=worker.cfg.threads)
