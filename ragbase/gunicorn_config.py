@@ -8,6 +8,7 @@ worker loads the URLconf and the embedder once forked (`post_worker_init`) and c
 connections when it exits (`worker_exit`).
 """
 import os
+import sys
 
 import django
 
@@ -17,7 +18,13 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
+from chunks.vector_index import uses_embedded_store  # noqa: E402
 from ragbase import web_server  # noqa: E402
+
+if uses_embedded_store() and not settings.STORE_OWNER_SOCKET:
+    # Each worker would open the store itself: the first would own it, the others fail, none drain.
+    sys.exit("ragbase: error: without QDRANT_URL the embedded vector store is served by `manage.py serve`, "
+             "which owns it and starts gunicorn; set QDRANT_URL to run gunicorn on its own")
 
 wsgi_app = "ragbase.wsgi:application"
 bind = [f"0.0.0.0:{os.environ.get('PORT', '8000')}"]

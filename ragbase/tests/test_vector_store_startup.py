@@ -1,8 +1,13 @@
-"""`manage.py serve` and the vector store at start: one clear line when it cannot have it; indexing before serving."""
+"""`manage.py serve` and the vector store at start: one clear line when it cannot have it (or when
+gunicorn is started without serve in embedded mode); indexing before serving."""
+import os
+import subprocess
+import sys
+
 import pytest
 
 from chunks.vector_index.qdrant_edge import EdgeVectorIndex
-from ragbase.testing import run_manage
+from ragbase.testing import ROOT, run_manage
 
 
 def test_unreachable_qdrant_url_is_one_clear_line(tmp_path):
@@ -53,3 +58,13 @@ def test_a_store_made_for_other_models_stops_serve_in_one_line_naming_reindex(tm
     last = result.stderr.strip().splitlines()[-1]
     assert "Traceback" not in result.stderr, result.stderr
     assert last.startswith("ragbase: error:") and "another-model" in last and "manage.py reindex" in last
+
+
+def test_gunicorn_on_its_own_in_embedded_mode_stops_in_one_line(tmp_path):
+    """Without QDRANT_URL only `serve` may start the web server: it owns the store."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "QDRANT_URL")}
+    env["RAGBASE_VAR_DIR"] = str(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "gunicorn", "-c", "ragbase/gunicorn_config.py", "--bind", "127.0.0.1:0"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("ragbase: error: without QDRANT_URL"), result.stderr
