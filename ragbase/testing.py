@@ -6,7 +6,6 @@ import contextlib
 import hashlib
 import os
 import random
-import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -101,9 +100,8 @@ class LinkedTestIndex(OwnerLinkIndex):
 
     def __init__(self, folder: Path):
         self.owned = EdgeVectorIndex(path=folder, collection="test")
-        key = secrets.token_bytes(32)
-        self.server = OwnerLinkServer(self.owned, key=key)
-        super().__init__(path=self.server.path, key=key, collection="test")
+        self.server = OwnerLinkServer(self.owned)
+        super().__init__(path=self.server.path, key=self.server.key, collection="test")
 
     def close(self):
         super().close()

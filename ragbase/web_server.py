@@ -8,7 +8,6 @@ it stops doing so only once the web server's workers have finished their in-flig
 """
 import logging
 import os
-import secrets
 import signal
 import threading
 import time
@@ -134,14 +133,13 @@ class StoreOwner:
             raise StartupError(f"{exc} Rebuild it for the configured models with `manage.py reindex`.") from None
         self.drainer = OwnerDrainThread()
         self.drainer.start()
-        self.link_key = secrets.token_bytes(32)
-        self.link = OwnerLinkServer(index, key=self.link_key) if link else None
+        self.link = OwnerLinkServer(index) if link else None
         connections.close_all()
         settle_long_lived_objects()
 
     def worker_environment(self) -> dict:
         """What the web server's processes need to reach the store."""
-        return {"RAGBASE_STORE_OWNER_SOCKET": str(self.link.path), "RAGBASE_STORE_OWNER_KEY": self.link_key.hex()}
+        return {"RAGBASE_STORE_OWNER_SOCKET": str(self.link.path), "RAGBASE_STORE_OWNER_KEY": self.link.key.hex()}
 
     def stop(self):
         """Once no request needs the store: the link closed, the drain stopped between batches,

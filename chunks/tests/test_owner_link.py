@@ -1,7 +1,5 @@
 """The owner's link to the embedded store from a linked process's side: what it refuses and what a
 caller sees when the owner is gone (the contract suite runs every call through it)."""
-import secrets
-
 import pytest
 
 from chunks.vector_index import QueryFilter, VectorStoreUnavailable
@@ -13,17 +11,16 @@ from ragbase.testing import ensured
 @pytest.fixture
 def owner(tmp_path):
     index = ensured(EdgeVectorIndex(path=tmp_path / "qdrant", collection="test"))
-    key = secrets.token_bytes(32)
-    server = OwnerLinkServer(index, key=key)
-    yield server, key
+    server = OwnerLinkServer(index)
+    yield server
     if server.path.parent.exists():
         server.stop()
     index.close()
 
 
 def test_a_stopped_owner_means_store_unavailable_and_health_says_so(owner):
-    server, key = owner
-    linked = OwnerLinkIndex(path=server.path, key=key, collection="test")
+    server = owner
+    linked = OwnerLinkIndex(path=server.path, key=server.key, collection="test")
     assert linked.count(QueryFilter(owner_id=1)) == 0
     server.stop()
     assert not server.path.parent.exists()  # the socket and its folder are gone
@@ -37,8 +34,7 @@ def test_a_stopped_owner_means_store_unavailable_and_health_says_so(owner):
 
 
 def test_only_the_contracts_calls_are_answered(owner):
-    server, key = owner
-    linked = OwnerLinkIndex(path=server.path, key=key, collection="test")
+    linked = OwnerLinkIndex(path=owner.path, key=owner.key, collection="test")
     with pytest.raises(VectorStoreUnavailable, match="does not answer 'close'"):
         linked._call("close")
     assert linked.health().ok  # the owner's index is still open

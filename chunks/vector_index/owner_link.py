@@ -11,6 +11,7 @@ also prove it knows the owner's random key (multiprocessing's HMAC handshake).
 """
 import logging
 import os
+import secrets
 import socket
 import tempfile
 import threading
@@ -22,7 +23,7 @@ from chunks.vector_index.base import IndexHealth, ScoredId, VectorIndex, VectorS
 log = logging.getLogger(__name__)
 
 # What a linked process may ask of the owner's index: the contract's calls (`close` only closes the link).
-FORWARDED = frozenset(name for name in VectorIndex.__abstractmethods__) | {"optimize"}
+FORWARDED = VectorIndex.__abstractmethods__ | {"optimize"}
 
 
 def _hit_fields(hit: ScoredId) -> tuple:
@@ -33,14 +34,15 @@ class OwnerLinkServer:
     """In the owner: a thread accepting linked processes' connections at `path` (a new private
     folder of the temp dir: a socket's path is limited to 107 bytes), and one thread per connection
     answering its calls on `index` in turn (a linked process opens one connection per thread, so
-    each request thread's call runs at once). `key`: what a connection must know."""
+    each request thread's call runs at once). `key`: what a connection must know, new for each
+    server."""
 
-    def __init__(self, index: VectorIndex, *, key: bytes):
-        self.index = index
+    def __init__(self, index: VectorIndex):
+        self.index, self.key = index, secrets.token_bytes(32)
         self.path = Path(tempfile.mkdtemp(prefix="ragbase-store-")) / "owner.sock"
         old_umask = os.umask(0o177)
         try:
-            self._listener = Listener(str(self.path), family="AF_UNIX", authkey=key)
+            self._listener = Listener(str(self.path), family="AF_UNIX", authkey=self.key)
         finally:
             os.umask(old_umask)
         self._open = set()  # connections being answered
