@@ -19,11 +19,10 @@ def owner(tmp_path):
 
 
 def test_a_stopped_owner_means_store_unavailable_and_health_says_so(owner):
-    server = owner
-    linked = OwnerLinkIndex(path=server.path, key=server.key, collection="test")
+    linked = OwnerLinkIndex(path=owner.path, key=owner.key, collection="test")
     assert linked.count(QueryFilter(owner_id=1)) == 0
-    server.stop()
-    assert not server.path.parent.exists()  # the socket and its folder are gone
+    owner.stop()
+    assert not owner.path.parent.exists()  # the socket and its folder are gone
     with pytest.raises(VectorStoreUnavailable, match="not answering"):
         linked.count()
     with pytest.raises(VectorStoreUnavailable, match="not answering"):  # a new link cannot be opened either

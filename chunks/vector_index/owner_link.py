@@ -100,7 +100,6 @@ class OwnerLinkServer:
                 # Wakes its thread's blocked recv (closing the descriptor would not); it closes it.
                 with socket.fromfd(connection.fileno(), socket.AF_UNIX, socket.SOCK_STREAM) as duplicate:
                     duplicate.shutdown(socket.SHUT_RDWR)
-        self.path.unlink(missing_ok=True)
         self.path.parent.rmdir()
 
 

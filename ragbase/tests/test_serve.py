@@ -10,11 +10,11 @@ import subprocess
 import sys
 import threading
 import time
+from multiprocessing.connection import AuthenticationError, Client
 from pathlib import Path
 
 import psutil
 import pytest
-from multiprocessing.connection import AuthenticationError, Client
 import requests
 from django.core.management import call_command
 from knox.models import AuthToken
