@@ -2,6 +2,7 @@
 pages show. (The outbox's own numbers are chunks.outbox.stats.)"""
 import json
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import Count, Q, Sum
@@ -60,34 +61,39 @@ def filtered_documents(user, *, state: str | None = None, source: str | None = N
 
 
 def pending_chunk_count(owner, *, source: str | None = None) -> int:
-    """The owner's chunks not yet searchable (waiting in the outbox), of one source if given."""
+    """The owner's chunks not yet searchable (waiting in the outbox), of one source if given. (A
+    search reads the owner's count with its hits: chunk_hit_rows.)"""
+    chunks = Chunk.objects.filter(owner=owner, sync_status=SyncStatus.PENDING)
     if source:
-        return Chunk.objects.filter(owner=owner, sync_status=SyncStatus.PENDING, document__source=source).count()
-    # Every search answers with this count: as SQL it costs a fifth of the ORM's building of the
-    # same query (0.1 against 0.5 ms of CPU here), and it reads the partial index of PENDING chunks.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT count(*) FROM {Chunk._meta.db_table} WHERE owner_id = %s AND sync_status = %s",
-            [owner.pk, SyncStatus.PENDING.value],
-        )
-        return cursor.fetchone()[0]
+        chunks = chunks.filter(document__source=source)
+    return chunks.count()
 
 
-def chunk_hit_rows(owner, qdrant_ids: list[str]) -> dict[str, tuple]:
+class HitRows(NamedTuple):
+    rows: dict[str, tuple]  # qdrant_id -> the chunk's and its document's fields (see chunk_hit_rows)
+    pending: int  # the owner's chunks not yet searchable, as pending_chunk_count counts them
+
+
+def chunk_hit_rows(owner, qdrant_ids: list[str]) -> HitRows:
     """The owner's chunks among `qdrant_ids` (the vector store's hits): qdrant_id -> (chunk id, text,
     ordinal, metadata, document id, and the document's title, source, source_id, mime_type, url).
-    Ids of chunks that are gone, or not the owner's, are absent."""
-    # Every search reads its hits here: as SQL it costs a third of the ORM's building of the same
-    # query (0.3 against 0.9 ms of CPU here, values_list with two joins' worth of fields).
+    Ids of chunks that are gone, or not the owner's, are absent. With them, the count of the owner's
+    chunks waiting in the outbox, which every search answers with."""
+    # One SQL statement: as SQL it costs a third of the ORM's building of the same query (0.3 against
+    # 0.9 ms of CPU here), and the count beside the rows saves the search a round trip to Postgres
+    # (~0.4 ms inside a request). The count's row comes back even when no id matches.
     chunk, document = Chunk._meta.db_table, Document._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT c.qdrant_id::text, c.id, c.text, c.ordinal, c.metadata, c.document_id, d.title, d.source, "
-            f"d.source_id, d.mime_type, d.url FROM {chunk} c JOIN {document} d ON d.id = c.document_id "
-            f"WHERE c.qdrant_id = ANY(%s::uuid[]) AND c.owner_id = %s",
-            [list(qdrant_ids), owner.pk],
+            f"SELECT p.pending, h.* FROM (SELECT count(*) AS pending FROM {chunk} WHERE owner_id = %s "
+            f"AND sync_status = %s) p LEFT JOIN (SELECT c.qdrant_id::text, c.id, c.text, c.ordinal, c.metadata, "
+            f"c.document_id, d.title, d.source, d.source_id, d.mime_type, d.url FROM {chunk} c JOIN {document} d "
+            f"ON d.id = c.document_id WHERE c.qdrant_id = ANY(%s::uuid[]) AND c.owner_id = %s) h ON true",
+            [owner.pk, SyncStatus.PENDING.value, list(qdrant_ids), owner.pk],
         )
-        return {row[0]: (row[1], row[2], row[3], json.loads(row[4]), *row[5:]) for row in cursor.fetchall()}
+        found = cursor.fetchall()
+    rows = {row[1]: (row[2], row[3], row[4], json.loads(row[5]), *row[6:]) for row in found if row[1] is not None}
+    return HitRows(rows=rows, pending=found[0][0])
 
 
 def stored_upload_bytes(user) -> int:

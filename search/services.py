@@ -9,7 +9,7 @@ from django.conf import settings
 
 from chunks.embedding import Embedder, get_embedder
 from chunks.models import Chunk
-from chunks.selectors import chunk_hit_rows, pending_chunk_count
+from chunks.selectors import chunk_hit_rows
 from chunks.vector_index import Fusion, QueryFilter, SearchMode, VectorIndex, ensure_index_ready
 from search.grouping import DocumentResult, group_by_document
 from search.highlighting import QueryTerms, highlight
@@ -105,17 +105,17 @@ def search(
     started = time.perf_counter()
     mode = SearchMode(mode)
     fusion = fusion or default_fusion()
-    hits, dropped = _ranked_hits(
+    hits, dropped, pending = _read_hits(user, _scored(
         user=user, query=query, mode=mode, limit=top_k or default_top_k(), filters=filters, fusion=fusion,
         prefetch_limit=prefetch_limit, index=index, embedder=embedder, leg_ranks=leg_ranks,
-    )
+    ))
     _complete(hits, query=query, embedder=embedder, context_chunks=context_chunks)
     return SearchResult(
         query=query,
         mode=mode.value,
         fusion=str(fusion) if mode == SearchMode.HYBRID else None,
         hits=hits,
-        pending_chunks=pending_chunk_count(user),
+        pending_chunks=pending,
         dropped_stale=dropped,
         took_ms=_observe(mode, started),
     )
@@ -141,11 +141,11 @@ def search_documents(
     first = (page - 1) * page_size
     # Grouped by the hits' payload document first, so only the passages on this page are read.
     documents = group_by_document(scored, more_passages=more_passages)
-    hits, dropped = _read_hits(user, [p for d in documents[first : first + page_size] for p in d.passages])
+    hits, dropped, pending = _read_hits(user, [p for d in documents[first : first + page_size] for p in d.passages])
     if dropped or any(s.document_id is None for s in scored):
         # A point whose chunk is gone (waiting in the outbox for deletion) must not leave a hole in
         # the page: group the candidates that still have rows instead.
-        hits, dropped = _read_hits(user, scored)
+        hits, dropped, pending = _read_hits(user, scored)
         documents = group_by_document(hits, more_passages=more_passages)
         hits = [p for d in documents[first : first + page_size] for p in d.passages]
     _complete(hits, query=query, embedder=embedder, context_chunks=context_chunks)
@@ -157,16 +157,10 @@ def search_documents(
         count=len(documents),
         page=page,
         next_page=page + 1 if first + page_size < len(documents) else None,
-        pending_chunks=pending_chunk_count(user),
+        pending_chunks=pending,
         dropped_stale=dropped,
         took_ms=_observe(mode, started),
     )
-
-
-def _ranked_hits(*, user, **options):
-    """The caller's best chunks as hits in rank order (no snippets yet), and how many of the
-    store's hits had no chunk row any more."""
-    return _read_hits(user, _scored(user=user, **options))
 
 
 def _scored(*, user, query, mode, limit, filters, fusion, prefetch_limit, index, embedder, leg_ranks):
@@ -200,8 +194,10 @@ def _observe(mode, started) -> float:
 
 
 def _read_hits(user, scored):
+    """The scored points' chunks as hits in rank order (no snippets yet), how many of the points
+    had no chunk row any more, and the user's chunks not yet searchable."""
     # owner=user again in SQL: the store's filter is the first line of isolation, not the only one.
-    rows = chunk_hit_rows(user, [s.id for s in scored])
+    rows, pending = chunk_hit_rows(user, [s.id for s in scored])
     hits = []
     for s in scored:
         row = rows.get(s.id)
@@ -231,7 +227,7 @@ def _read_hits(user, scored):
     if len(hits) < len(scored):
         # Points whose chunks are gone (deleted, re-chunked) wait in the outbox for deletion.
         logger.info("search dropped %d hits whose chunks no longer exist", len(scored) - len(hits))
-    return hits, len(scored) - len(hits)
+    return hits, len(scored) - len(hits), pending
 
 
 def _complete(hits, *, query, embedder, context_chunks):
