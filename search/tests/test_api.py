@@ -1,9 +1,12 @@
+import threading
+
 import pytest
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from chunks.vector_index import build_vector_index
 from ragbase.testing import installed_index
+from search.api.serializers import SearchRequestSerializer
 
 pytestmark = pytest.mark.django_db
 
@@ -71,6 +74,18 @@ def test_the_response_has_exactly_the_documented_fields(api, add_document):
 def test_bad_parameters_are_400_with_field_errors(api, vector_index, params, field):
     response = api.get("/api/search/", params)
     assert response.status_code == 400 and field in response.json()
+
+
+def test_the_query_fields_are_copied_once_per_thread_and_never_shared(settings):
+    mine, theirs = SearchRequestSerializer().fields, []
+    thread = threading.Thread(target=lambda: theirs.append(SearchRequestSerializer().fields))
+    thread.start()
+    thread.join()
+    assert SearchRequestSerializer().fields is mine and theirs[0] is not mine
+    # A refused query leaves nothing in the shared fields for the thread's next one.
+    assert not SearchRequestSerializer(data={"q": "", "top_k": 0}).is_valid()
+    valid = SearchRequestSerializer(data={"q": "tides"})
+    assert valid.is_valid() and valid.validated_data["top_k"] == settings.SEARCH_DEFAULT_TOP_K
 
 
 def rrf_score(fusion, passage):
