@@ -6,7 +6,7 @@
   ragbase_outbox_chunks{status}          chunks per sync status      } read from Postgres at scrape
   ragbase_outbox_deletions_pending       deletions not yet applied   } time: every replica agrees
 """
-from prometheus_client import Counter
+from prometheus_client import REGISTRY, Counter
 from prometheus_client.core import GaugeMetricFamily
 
 from chunks.models import SyncStatus
@@ -14,6 +14,20 @@ from chunks.models import SyncStatus
 OUTBOX_PUSHED = Counter("ragbase_outbox_pushed", "Chunk points upserted to the vector store by drains.")
 OUTBOX_DELETED = Counter("ragbase_outbox_deleted", "Vector deletions (tombstones) applied by drains.")
 OUTBOX_DRAIN_ERRORS = Counter("ragbase_outbox_drain_errors", "Drain batches that failed against the store.")
+
+
+_scrape_time_collectors = []
+
+
+def register_scrape_time_collector(collector: "ScrapeTimeCollector") -> None:
+    """Register `collector` with the process's registry and keep it for scrapes that read every
+    process's series from files (ragbase.process_metrics), where it is added to theirs."""
+    REGISTRY.register(collector)
+    _scrape_time_collectors.append(collector)
+
+
+def scrape_time_collectors() -> tuple:
+    return tuple(_scrape_time_collectors)
 
 
 class ScrapeTimeCollector:

@@ -7,10 +7,10 @@
 
 Totals only (no per-user labels): the page and the admin show each connection's numbers.
 """
-from prometheus_client import REGISTRY, Counter
+from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
 
-from chunks.metrics import ScrapeTimeCollector
+from chunks.metrics import ScrapeTimeCollector, register_scrape_time_collector
 from drive.selectors import backlog_totals
 
 DRIVE_SYNC_ERRORS = Counter("ragbase_drive_sync_errors", "Google Drive sync runs that ended in an error.")
@@ -37,4 +37,4 @@ class DriveSyncCollector(ScrapeTimeCollector):
         oldest_heartbeat.add_metric([], totals.oldest_heartbeat_seconds)
 
 
-REGISTRY.register(DriveSyncCollector())
+register_scrape_time_collector(DriveSyncCollector())

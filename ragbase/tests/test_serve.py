@@ -199,6 +199,40 @@ def test_static_files_are_served_compressed_and_cacheable(served):
     assert requests.get(f"{served.url}/static/ragbase/missing.css", timeout=10).status_code == 404
 
 
+def _sample(scrape: str, series: str) -> float:
+    return float(re.search(rf"^{series} (\S+)$", scrape, re.MULTILINE)[1])
+
+
+def test_metrics_are_the_sums_of_every_process_whichever_worker_answers(served, credentials, django_db_blocker):
+    """The drain's counters are serve's and the request counters each worker's; a scrape of either
+    worker reads all of them from the processes' files in one shared folder."""
+    session = client(credentials, "token")
+    answer = session.post(f"{served.url}/api/documents/", timeout=30,
+                          files={"files": ("metrics.txt", b"Kingfishers dive for fish below the weir.")})
+    assert answer.status_code == 202, answer.text
+    with django_db_blocker.unblock():
+        deadline = time.monotonic() + 60
+        while Chunk.objects.filter(document__title="metrics.txt", sync_status=SyncStatus.SYNCED).count() == 0:
+            assert time.monotonic() < deadline, "serve's drain never pushed the upload"
+            time.sleep(0.5)
+        pushed_by_serve = Chunk.objects.filter(sync_status=SyncStatus.SYNCED).count()
+    by_worker, deadline = {}, time.monotonic() + 60
+    while len(by_worker) < WORKERS:  # a keep-alive connection stays with one worker, which /readyz names
+        assert time.monotonic() < deadline, f"the scrapes reached only the workers {list(by_worker)}"
+        connection = requests.Session()
+        by_worker.setdefault(connection.get(f"{served.url}/readyz", timeout=10).json()["server"]["pid"], connection)
+    first, second = by_worker.values()
+    scrapes = [connection.get(f"{served.url}/metrics", timeout=10).text for connection in (first, second)]
+    assert {_sample(s, "ragbase_outbox_pushed_total") for s in scrapes} == {pushed_by_serve}
+    counted = "django_http_requests_before_middlewares_total"
+    assert second.get(f"{served.url}/accounts/login/", timeout=10).status_code == 200
+    # The first worker's scrape counts the request the second served (a scrape itself is not counted).
+    assert _sample(first.get(f"{served.url}/metrics", timeout=10).text, counted) == _sample(scrapes[0], counted) + 1
+    folder = Path(gunicorn_workers(served)[0].environ()["PROMETHEUS_MULTIPROC_DIR"])
+    writers = {int(re.search(r"_(\d+)\.db$", f.name)[1]) for f in folder.glob("*.db")}
+    assert {served.process.pid, *by_worker} <= writers and folder.stat().st_mode & 0o777 == 0o700
+
+
 def test_fifty_session_clients_at_once_queue_and_none_fails(served, credentials):
     """50 clients on THREADS threads and POOL database connections: they wait, none gets a 5xx."""
     statuses, start = [], threading.Barrier(50)
