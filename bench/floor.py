@@ -3,7 +3,11 @@
 Each query is embedded both ways, then the engine's hybrid top 10 is asked for it, back to back:
 the engine then finds the processor's caches as the embedding left them, as it does inside every
 search. Timed in separate loops the engine reads faster (its index stays hot between queries) and
-the floor comes out lower than any search can go; docs/bench.md gives both."""
+the floor comes out lower than any search can go; docs/bench.md gives both.
+
+Beside it, `grouped_floor`: the same with the engine request a grouped search (the API's default)
+makes, SEARCH_GROUP_DEPTH hits with each leg's ranks: the part of the API's time above the floor
+that is the engine's and not the web server's."""
 import statistics
 import threading
 import time
@@ -15,27 +19,33 @@ from chunks.vector_index import QueryFilter, SearchMode, ensure_index_ready
 from search.services import default_fusion
 
 
-def ask_engine(index, user, embedding, fusion):
-    """The engine's hybrid top 10 for one embedded query, with the service's prefetch depth."""
+def ask_engine(index, user, embedding, fusion, *, grouped: bool = False):
+    """The engine's hybrid top 10 for one embedded query, with the service's prefetch depth; or
+    (`grouped`) what a grouped search asks: SEARCH_GROUP_DEPTH hits with each leg's ranks."""
+    limit = settings.SEARCH_GROUP_DEPTH if grouped else 10
     index.query(query_filter=QueryFilter(owner_id=user.pk), dense=embedding["dense"],
                 sparse_indices=embedding["sparse"]["indices"], sparse_values=embedding["sparse"]["values"],
-                mode=SearchMode.HYBRID, limit=10, prefetch_limit=settings.SEARCH_PREFETCH_LIMIT, fusion=fusion)
+                mode=SearchMode.HYBRID, limit=limit, prefetch_limit=max(settings.SEARCH_PREFETCH_LIMIT, limit),
+                fusion=fusion, leg_ranks=grouped)
 
 
 def search_floor(user, queries) -> dict[str, float]:
     """p50s (ms) over `queries` of embedding the query, of the engine's hybrid query right after
-    it, and their sum (`floor`)."""
+    it, and their sum (`floor`); and `grouped_floor`, the embedding's p50 plus that of the grouped
+    search's engine request, each query embedded again before it."""
     embedder, index, fusion = get_embedder(), ensure_index_ready(), default_fusion()
-    embed, engine = [], []
+    times = {"embedding": [], "engine": [], "grouped engine": []}
     for q in queries:
-        started = time.perf_counter()
-        e = embedder.embed_query(q)
-        embedded = time.perf_counter()
-        ask_engine(index, user, e, fusion)
-        engine.append(time.perf_counter() - embedded)
-        embed.append(embedded - started)
-    medians = {"embedding": statistics.median(embed) * 1000, "engine": statistics.median(engine) * 1000}
-    return {**medians, "floor": medians["embedding"] + medians["engine"]}
+        for grouped, engine in ((False, "engine"), (True, "grouped engine")):
+            started = time.perf_counter()
+            e = embedder.embed_query(q)
+            embedded = time.perf_counter()
+            ask_engine(index, user, e, fusion, grouped=grouped)
+            times[engine].append(time.perf_counter() - embedded)
+            times["embedding"].append(embedded - started)
+    medians = {name: statistics.median(values) * 1000 for name, values in times.items()}
+    return {**medians, "floor": medians["embedding"] + medians["engine"],
+            "grouped_floor": medians["embedding"] + medians["grouped engine"]}
 
 
 def search_floor_throughput(user, queries, *, threads: int, seconds: float) -> float:

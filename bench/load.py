@@ -4,9 +4,10 @@ the production server (gunicorn) and, side by side in the same run, Django's dev
 
 For each corpus size (synthetic chunks drained into the bench's embedded store, which is then
 handed to the server): the floor measured in this process just before (query embedding + the
-engine's hybrid query: its p50, and its searches/s in as many threads as the server has), one
-client's API p50 against it, then req/s (also as a share of the floor's searches/s), p50 and p99
-at 20 and 50 clients with each kind of auth. Then a soak of the production server (RSS of serve,
+engine's hybrid query: its p50, and its searches/s in as many threads as the server has; beside
+it the floor with the grouped search's own engine request), one client's API p50 against both,
+then req/s (also as a share of the floor's searches/s), p50 and p99 at 20 and 50 clients with
+each kind of auth. Then a soak of the production server (RSS of serve,
 the store's owner, and of its largest worker process at the start and the end), and optionally a
 sweep of GUNICORN_THREADS."""
 import os
@@ -144,12 +145,12 @@ def hammer(*, url: str, auth: dict, queries: list[str], clients: int, seconds: f
             "rps": len(latencies) / wall, "p50": q[49], "p99": q[98]}
 
 
-def floors(user, queries, *, seconds: float) -> tuple[float, float]:
-    """The floor's p50 (ms) and its throughput (searches/s with the server's thread count),
-    both in this process (bench/floor.py), over the store as the server will search it: indexed,
-    as `serve` does at start. The store is then released for the server."""
+def floors(user, queries, *, seconds: float) -> tuple[dict, float]:
+    """The floors' p50s (ms; bench/floor.py's search_floor) and the floor's throughput (searches/s
+    with the server's thread count), both in this process, over the store as the server will search
+    it: indexed, as `serve` does at start. The store is then released for the server."""
     ensure_index_ready().optimize()
-    latency = search_floor(user, queries)["floor"]
+    latency = search_floor(user, queries)
     throughput = search_floor_throughput(user, queries, threads=settings.GUNICORN_THREADS, seconds=seconds)
     reset_vector_index()  # the server process must own the embedded store
     connections.close_all()
@@ -168,8 +169,11 @@ def section(record, *, add_chunks, sizes, seconds, soak_requests, thread_counts,
         total = size
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE chunks_chunk")
-        floor, floor_rps = floors(user, queries[:100], seconds=seconds / 2)
+        floor_p50s, floor_rps = floors(user, queries[:100], seconds=seconds / 2)
+        floor, grouped_floor = floor_p50s["floor"], floor_p50s["grouped_floor"]
         record("load", f"floor @{size}: query embedding + engine, p50", "p50", floor, "ms")
+        record("load", f"floor @{size}: query embedding + the grouped search's engine request, p50", "p50",
+               grouped_floor, "ms")
         record("load", f"floor @{size}: query embedding + engine, {settings.GUNICORN_THREADS} threads", "rps",
                floor_rps, "req/s")
         for name in SERVERS:
@@ -180,6 +184,7 @@ def section(record, *, add_chunks, sizes, seconds, soak_requests, thread_counts,
                 one = hammer(url=server.url + url, auth=auths["token"], queries=queries, clients=1, seconds=seconds / 2)
                 record("load", f"{name} @{size}, 1 client", "API p50", one["p50"], "ms")
                 record("load", f"{name} @{size}, 1 client", "API p50 / floor", one["p50"] / floor, "x")
+                record("load", f"{name} @{size}, 1 client", "API p50 / grouped floor", one["p50"] / grouped_floor, "x")
                 for clients in (20, 50):
                     for auth, credentials in auths.items():
                         result = hammer(url=server.url + url, auth=credentials, queries=queries, clients=clients,
