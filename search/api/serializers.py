@@ -64,9 +64,10 @@ class SearchRequestSerializer(serializers.Serializer):
     @property
     def fields(self):
         """The declared fields, copied and bound once per thread. DRF deep-copies every declared field
-        for each new serializer (0.4 ms of a search's CPU for these 13), yet validating a value keeps
-        nothing in a field, so one thread's requests can share a copy. Threads must not: binding
-        sets a field's attributes."""
+        for each new serializer (0.27 of the 0.32 ms a validation took here, for these 13), yet
+        validating a value keeps nothing in a field, so one thread's requests can share a copy (its
+        parent stays the thread's first serializer). Threads must not: binding sets a field's
+        attributes."""
         fields = getattr(_bound_query_fields, "fields", None)
         if fields is None:
             fields = _bound_query_fields.fields = super().fields
