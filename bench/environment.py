@@ -1,7 +1,10 @@
 """The benchmark's environment: a throw-away embedded PostgreSQL and qdrant-edge store in a temp dir,
 chosen before Django is set up (shared by run.py and outbox_drain.py)."""
+import atexit
 import os
 import secrets
+import shutil
+import tempfile
 from pathlib import Path
 
 import django
@@ -21,6 +24,24 @@ def serving_environment():
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
     os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
     os.environ.setdefault("RAGBASE_ADMIN_PASSWORD", secrets.token_hex(16))
+
+
+def add_keep_files_option(parser) -> None:
+    parser.add_argument("--keep-files", action="store_true",
+                        help="keep the run's temp folder (database, store, server logs) instead of removing it at exit")
+
+
+def scratch_folder(prefix: str, *, keep: bool) -> Path:
+    """A new temp folder for the run's database, store and server logs (~170 MB after the load
+    section), removed when the run exits unless `keep`."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    if keep:
+        print(f"[bench] the run's files stay in {folder}", flush=True)
+    else:
+        # Registered before the database starts: exit handlers run last first, so pgserver's stop
+        # of the database comes before the folder goes.
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def setup_django(tmp: Path):

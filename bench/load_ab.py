@@ -16,13 +16,12 @@ import argparse
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-from environment import serving_environment, setup_django  # noqa: E402
+from environment import add_keep_files_option, scratch_folder, serving_environment, setup_django  # noqa: E402
 from table import print_and_save, record  # noqa: E402
 
 
@@ -38,8 +37,9 @@ def main():
     parser.add_argument("--pairs", type=int, default=6)
     parser.add_argument("--chunks", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=12, help="seconds of the 20-client measurement")
+    add_keep_files_option(parser)
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="ragbase-load-ab-"))
+    tmp = scratch_folder("ragbase-load-ab-", keep=args.keep_files)
     serving_environment()
     setup_django(tmp)
     import load  # the project's modules, which need Django set up

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from environment import setup_django  # noqa: E402
+from environment import add_keep_files_option, scratch_folder, setup_django  # noqa: E402
 
 INSERT_CHUNKS = """
 INSERT INTO chunks_chunk (document_id, owner_id, ordinal, text, metadata, sync_status, dense_vector,
@@ -142,8 +142,9 @@ def main():
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--threads", type=int, default=None, help="drain loops (default OUTBOX_DRAIN_THREADS)")
+    add_keep_files_option(parser)
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="ragbase-bench-"))
+    tmp = scratch_folder("ragbase-bench-", keep=args.keep_files)
     setup_django(tmp)
     from django.conf import settings
 

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -21,7 +20,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 from django.contrib.auth import get_user_model  # noqa: E402
-from environment import SYNC_ENV, serving_environment, setup_django  # noqa: E402
+from environment import (  # noqa: E402
+    SYNC_ENV,
+    add_keep_files_option,
+    scratch_folder,
+    serving_environment,
+    setup_django,
+)
 from table import RESULTS, print_and_save, record, rows  # noqa: E402
 
 # The development retrieval set, beside the repository (never shipped); --dataset names another.
@@ -94,6 +99,7 @@ def main():
     parser.add_argument("--soak-requests", type=int, help="requests of the load section's soak (default 100000; --quick 5000)")
     parser.add_argument("--load-threads", type=int, nargs="*", default=[],
                         help="also measure the production server with each of these GUNICORN_THREADS (e.g. 1 2 4 8)")
+    add_keep_files_option(parser)
     args = parser.parse_args()
     if args.plot:
         plot_latency(json.loads(Path(args.plot).read_text())["rows"], RESULTS / "latency_vs_size.png")
@@ -106,7 +112,7 @@ def main():
     args.drive_docs = args.drive_docs or (300 if args.quick else 3000)
     if {"quality", "ingestion", "rechunk", "drive"} & set(args.sections) and not (args.dataset / "corpus.jsonl").exists():
         parser.error(f"{args.dataset} is not a BEIR dataset folder (corpus.jsonl missing); name one with --dataset")
-    tmp = Path(tempfile.mkdtemp(prefix="ragbase-bench-"))
+    tmp = scratch_folder("ragbase-bench-", keep=args.keep_files)
     serving_environment()
     for name, value in SYNC_ENV.items():  # the drive section's workers read the same settings
         os.environ.setdefault(name, value)
