@@ -20,7 +20,7 @@ def share_metrics_with_child_processes() -> str | None:
     made here, which the caller removes when it exits (remove_shared_metrics)."""
     if os.environ.get(FOLDER_VARIABLE):
         return None
-    folder = tempfile.mkdtemp(prefix="ragbase-metrics-")
+    folder = tempfile.mkdtemp(prefix=f"ragbase-metrics-{os.getpid()}-")  # see ragbase.temp_leftovers
     os.environ[FOLDER_VARIABLE] = folder
     return folder
 

@@ -39,7 +39,8 @@ class OwnerLinkServer:
 
     def __init__(self, index: VectorIndex):
         self.index, self.key = index, secrets.token_bytes(32)
-        self.path = Path(tempfile.mkdtemp(prefix="ragbase-store-")) / "owner.sock"
+        # Named after this process, so that a later start can remove the folder if it is killed.
+        self.path = Path(tempfile.mkdtemp(prefix=f"ragbase-store-{os.getpid()}-")) / "owner.sock"
         old_umask = os.umask(0o177)
         try:
             self._listener = Listener(str(self.path), family="AF_UNIX", authkey=self.key)

@@ -61,7 +61,7 @@ class Served:
             try:
                 if requests.get(f"{self.url}/healthz", timeout=5).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening, or workers still booting
                 time.sleep(0.2)
         raise AssertionError(f"serve did not become ready:\n{self.output()}")
 
@@ -189,6 +189,20 @@ def test_a_killed_worker_is_replaced_and_the_store_stays_open(served, credential
                for n in range(20)]
     assert answers == [200] * 20
     assert requests.get(f"{served.url}/readyz", timeout=10).json()["status"] == "ready"
+
+
+def test_the_next_start_removes_the_temp_folders_of_a_killed_serve(served):
+    environment = gunicorn_workers(served)[0].environ()
+    folders = {"store": Path(environment["RAGBASE_STORE_OWNER_SOCKET"]).parent,
+               "metrics": Path(environment["PROMETHEUS_MULTIPROC_DIR"])}
+    assert all(folder.name.startswith(f"ragbase-{kind}-{served.process.pid}-") for kind, folder in folders.items())
+    processes = served.tree()
+    served.process.kill()  # it cannot clean up after itself; its children die with it
+    _, alive = psutil.wait_procs(processes, timeout=STOP_BOUND_SECONDS)
+    assert not alive and all(folder.is_dir() for folder in folders.values())
+    served.start()
+    assert not any(folder.exists() for folder in folders.values())
+    assert served.output().count("left by a server that was killed") == 2
 
 
 def test_static_files_are_served_compressed_and_cacheable(served):

@@ -34,6 +34,7 @@ from chunks.vector_index import (
 )
 from ragbase.checks import connection_budget_errors
 from ragbase.startup import StartupError
+from ragbase.temp_leftovers import remove_folders_of_killed_servers
 from ragbase.web_server import StoreOwner, prepare_to_serve
 
 _PR_SET_PDEATHSIG = 1
@@ -141,6 +142,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, addrport, no_workers, dev, **options):
         call_command("check")
+        for folder in remove_folders_of_killed_servers():
+            self.stdout.write(f"removed {folder}, left by a server that was killed")
         indexed = index_embedded_store_at_start(open_vector_store(), report=self.stdout.write)
         if indexed:
             self.stdout.write(f"vector store: {indexed}")
