@@ -60,7 +60,7 @@ class Server:
             try:
                 if requests.get(f"{self.url}/healthz", timeout=5).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening, or workers still booting
                 if self.process.poll() is not None:
                     raise RuntimeError(f"{name} exited during start-up, see {log}: {log.read_text()[-300:]}")
                 time.sleep(0.5)
