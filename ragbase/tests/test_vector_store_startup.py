@@ -11,11 +11,14 @@ from ragbase.testing import ROOT, run_manage
 
 
 def test_unreachable_qdrant_url_is_one_clear_line(tmp_path):
-    result = run_manage(tmp_path, "serve", "127.0.0.1:0", "--no-workers", QDRANT_URL="http://127.0.0.1:9")
+    (tmp_path / "tmp").mkdir()
+    result = run_manage(tmp_path, "serve", "127.0.0.1:0", "--no-workers", QDRANT_URL="http://127.0.0.1:9",
+                        TMPDIR=str(tmp_path / "tmp"))
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "cannot reach the Qdrant server" in lines[0] and "QDRANT_URL" in lines[0]
+    assert not list((tmp_path / "tmp").glob("ragbase-*"))  # serve made its metrics folder, and removed it
 
 
 def test_a_second_owner_of_the_embedded_store_is_refused_in_one_line(tmp_path):
@@ -63,8 +66,10 @@ def test_a_store_made_for_other_models_stops_serve_in_one_line_naming_reindex(tm
 def test_gunicorn_on_its_own_in_embedded_mode_stops_in_one_line(tmp_path):
     """Without QDRANT_URL only `serve` may start the web server: it owns the store."""
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "QDRANT_URL")}
-    env["RAGBASE_VAR_DIR"] = str(tmp_path)
+    env["RAGBASE_VAR_DIR"], env["TMPDIR"] = str(tmp_path), str(tmp_path / "tmp")
+    (tmp_path / "tmp").mkdir()
     result = subprocess.run([sys.executable, "-m", "gunicorn", "-c", "ragbase/gunicorn_config.py", "--bind", "127.0.0.1:0"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith("ragbase: error: without QDRANT_URL"), result.stderr
+    assert not list((tmp_path / "tmp").glob("ragbase-*"))  # its metrics folder went with it
