@@ -63,6 +63,7 @@ class Served:
                     return
             except (requests.ConnectionError, requests.Timeout):  # not listening, or workers still booting
                 time.sleep(0.2)
+        self.stop()  # no serve outlives the test session
         raise AssertionError(f"serve did not become ready:\n{self.output()}")
 
     def output(self) -> str:
