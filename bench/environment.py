@@ -44,6 +44,17 @@ def scratch_folder(prefix: str, *, keep: bool) -> Path:
     return folder
 
 
+def start_serving_run(parser, prefix: str):
+    """For a script that starts servers: its options parsed (with --keep-files), its temp folder,
+    the servers' environment and Django set up; returns the options and the folder."""
+    add_keep_files_option(parser)
+    args = parser.parse_args()
+    tmp = scratch_folder(prefix, keep=args.keep_files)
+    serving_environment()
+    setup_django(tmp)
+    return args, tmp
+
+
 def setup_django(tmp: Path):
     os.environ.update(
         RAGBASE_VAR_DIR=str(tmp / "var"), QDRANT_PATH=str(tmp / "qdrant"), RAGBASE_IGNORE_DOTENV="true",

@@ -21,9 +21,10 @@ from search.services import default_fusion
 
 def ask_engine(index, user, embedding, fusion, *, grouped: bool = False):
     """The engine's hybrid top 10 for one embedded query, with the service's prefetch depth; or
-    (`grouped`) what a grouped search asks: SEARCH_GROUP_DEPTH hits with each leg's ranks."""
+    (`grouped`) what a grouped search asks: SEARCH_GROUP_DEPTH hits with each leg's ranks. Returns
+    the hits."""
     limit = settings.SEARCH_GROUP_DEPTH if grouped else 10
-    index.query(query_filter=QueryFilter(owner_id=user.pk), dense=embedding["dense"],
+    return index.query(query_filter=QueryFilter(owner_id=user.pk), dense=embedding["dense"],
                 sparse_indices=embedding["sparse"]["indices"], sparse_values=embedding["sparse"]["values"],
                 mode=SearchMode.HYBRID, limit=limit, prefetch_limit=max(settings.SEARCH_PREFETCH_LIMIT, limit),
                 fusion=fusion, leg_ranks=grouped)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-from environment import add_keep_files_option, scratch_folder, serving_environment, setup_django  # noqa: E402
+from environment import start_serving_run  # noqa: E402
 from table import print_and_save, record  # noqa: E402
 
 
@@ -37,11 +37,7 @@ def main():
     parser.add_argument("--pairs", type=int, default=6)
     parser.add_argument("--chunks", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=12, help="seconds of the 20-client measurement")
-    add_keep_files_option(parser)
-    args = parser.parse_args()
-    tmp = scratch_folder("ragbase-load-ab-", keep=args.keep_files)
-    serving_environment()
-    setup_django(tmp)
+    args, tmp = start_serving_run(parser, "ragbase-load-ab-")
     import load  # the project's modules, which need Django set up
     import sections
     from django.contrib.auth import get_user_model
