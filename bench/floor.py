@@ -25,9 +25,9 @@ def ask_engine(index, user, embedding, fusion, *, grouped: bool = False):
     the hits."""
     limit = settings.SEARCH_GROUP_DEPTH if grouped else 10
     return index.query(query_filter=QueryFilter(owner_id=user.pk), dense=embedding["dense"],
-                sparse_indices=embedding["sparse"]["indices"], sparse_values=embedding["sparse"]["values"],
-                mode=SearchMode.HYBRID, limit=limit, prefetch_limit=max(settings.SEARCH_PREFETCH_LIMIT, limit),
-                fusion=fusion, leg_ranks=grouped)
+                       sparse_indices=embedding["sparse"]["indices"], sparse_values=embedding["sparse"]["values"],
+                       mode=SearchMode.HYBRID, limit=limit,
+                       prefetch_limit=max(settings.SEARCH_PREFETCH_LIMIT, limit), fusion=fusion, leg_ranks=grouped)
 
 
 def search_floor(user, queries) -> dict[str, float]:
