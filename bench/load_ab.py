@@ -3,14 +3,17 @@
 of the pytest suite).
 
     .venv/bin/python bench/load_ab.py [--baseline REV] [--pairs 6] [--chunks 10000] [--seconds 12]
+    .venv/bin/python bench/load_ab.py --b-env GUNICORN_THREADS=8    # one setting, same code
 
 A change worth a few per cent cannot be seen between two runs of `run.py --sections load` here: the
 machine's speed drifts by more than that within minutes. So both servers run in one run over one
 store: A is REV (default HEAD, checked out in a temporary git worktree), B the working tree. Each
 pair starts A and B one after the other (the order alternating), each measured the same way: one
-client's API p50, then req/s at 20 token clients. Prints each pair's B/A ratios and their medians;
-writes bench/results/load-ab-<timestamp>.json and .csv. Both share one database: against a baseline
-without the working tree's migrations, A runs on the newer schema once B has started.
+client's API p50, then req/s and p99 at 20 token clients. Prints each pair's B/A ratios and their
+medians; writes bench/results/load-ab-<timestamp>.json and .csv. Both share one database: against
+a baseline without the working tree's migrations, A runs on the newer schema once B has started. With
+--b-env, B's server also gets those environment variables (settings), so a setting is measured the
+same way against the defaults.
 """
 import argparse
 import statistics
@@ -37,6 +40,8 @@ def main():
     parser.add_argument("--pairs", type=int, default=6)
     parser.add_argument("--chunks", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=12, help="seconds of the 20-client measurement")
+    parser.add_argument("--b-env", nargs="+", default=[], metavar="NAME=VALUE",
+                        help="environment of B's server only, e.g. GUNICORN_THREADS=8")
     args, tmp = start_serving_run(parser, "ragbase-load-ab-")
     import load  # the project's modules, which need Django set up
     import sections
@@ -48,6 +53,8 @@ def main():
 
     started = time.perf_counter()
     roots = {"A": baseline_checkout(args.baseline, tmp / "baseline"), "B": ROOT}
+    environments = {"A": {}, "B": dict(assignment.split("=", 1) for assignment in args.b_env)}
+    b_label = " ".join(["working tree", *args.b_env])
     try:
         user = get_user_model().objects.create_user("load", password=load.PASSWORD)
         auth = {"headers": {"Authorization": f"Token {AuthToken.objects.create(user=user)[1]}"}}
@@ -56,11 +63,12 @@ def main():
         reset_vector_index()
         connections.close_all()
         queries = sections.load_queries()
-        ratios = {"req/s at 20 clients": [], "API p50 at 1 client": []}
+        ratios = {"req/s at 20 clients": [], "p99 at 20 clients": [], "API p50 at 1 client": []}
         for pair in range(args.pairs):
             measured = {}
             for name in ("A", "B") if pair % 2 == 0 else ("B", "A"):
-                server = load.Server("gunicorn", tmp / f"serve-{name}-{pair}.log", root=roots[name])
+                server = load.Server("gunicorn", tmp / f"serve-{name}-{pair}.log", root=roots[name],
+                                     **environments[name])
                 try:
                     url = server.url + "/api/search/"
                     load.hammer(url=url, auth=auth, queries=queries, clients=20, seconds=3)  # warm up
@@ -69,21 +77,23 @@ def main():
                     many = load.hammer(url=url, auth=auth, queries=queries, clients=20, seconds=args.seconds)
                 finally:
                     server.stop()
-                measured[name] = {"req/s at 20 clients": many["rps"], "API p50 at 1 client": one["p50"]}
+                measured[name] = {"req/s at 20 clients": many["rps"], "p99 at 20 clients": many["p99"],
+                                  "API p50 at 1 client": one["p50"]}
                 record("load-ab", f"pair {pair + 1}, {name}", "req/s", many["rps"], "req/s")
+                record("load-ab", f"pair {pair + 1}, {name}", "p99", many["p99"], "ms")
                 record("load-ab", f"pair {pair + 1}, {name}", "API p50", one["p50"], "ms")
                 record("load-ab", f"pair {pair + 1}, {name}", "errors", many["errors"] + one["errors"])
             for metric, values in ratios.items():
                 values.append(measured["B"][metric] / measured["A"][metric])
                 record("load-ab", f"pair {pair + 1}", f"B/A {metric}", values[-1], "x")
         for metric, values in ratios.items():
-            record("load-ab", f"median of {args.pairs} pairs (B: working tree, A: {args.baseline})",
+            record("load-ab", f"median of {args.pairs} pairs (B: {b_label}, A: {args.baseline})",
                    f"B/A {metric}", statistics.median(values), "x")
     finally:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(roots["A"])],
                        check=False)
     print_and_save(prefix="load-ab-", seconds=time.perf_counter() - started, baseline=args.baseline,
-                   chunks=args.chunks)
+                   chunks=args.chunks, b_env=args.b_env)
 
 
 if __name__ == "__main__":
