@@ -4,12 +4,12 @@ the production server (gunicorn) and, side by side in the same run, Django's dev
 
 For each corpus size (synthetic chunks drained into the bench's embedded store, which is then
 handed to the server): the floor measured in this process just before (query embedding + the
-engine's hybrid query: its p50, and its searches/s in as many threads as the server has; beside
-it the floor with the grouped search's own engine request), one client's API p50 against both,
-then req/s (also as a share of the floor's searches/s), p50 and p99 at 20 and 50 clients with
-each kind of auth. Then a soak of the production server (RSS of serve,
-the store's owner, and of its largest worker process at the start and the end), and optionally a
-sweep of GUNICORN_THREADS."""
+engine's hybrid query: its p50, and its searches/s in as many threads as the server has with
+their CPU per search; beside it the floor with the grouped search's own engine request), one
+client's API p50 against both, then req/s (also as a share of the floor's searches/s), p50 and
+p99 at 20 and 50 clients with each kind of auth, and the CPU each kind of process spent per
+request meanwhile. Then a soak of the production server (RSS of serve, the store's owner, and of
+its largest worker process at the start and the end), and optionally a sweep of GUNICORN_THREADS."""
 import os
 import re
 import signal
@@ -75,9 +75,50 @@ class Server:
         own = serve.memory_info().rss / 2**20
         return {"serve": own, "largest worker": max(others, default=0.0), "all processes": own + sum(others)}
 
+    def cpu_seconds(self) -> dict:
+        """CPU seconds so far (user + system) of `serve` itself, of its other processes (gunicorn
+        and its workers), of PostgreSQL's processes and of this process (the load's client)."""
+        serve = psutil.Process(self.process.pid)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            postmaster = psutil.Process(psutil.Process(cursor.fetchone()[0]).ppid())
+        kinds = {"serve": [serve], "its other processes": serve.children(recursive=True),
+                 "PostgreSQL": [postmaster, *postmaster.children()], "load client": [psutil.Process()]}
+        cpu = {kind: sum(_cpu(p) for p in processes) for kind, processes in kinds.items()}
+        # Backends that have ended (runserver's threads each had one) count in their parent's total.
+        ended = postmaster.cpu_times()
+        cpu["PostgreSQL"] += ended.children_user + ended.children_system
+        return cpu
+
     def stop(self):
         os.killpg(self.process.pid, signal.SIGTERM)
         self.process.wait(60)
+
+
+def _cpu(process: psutil.Process) -> float:
+    try:
+        times = process.cpu_times()
+    except psutil.NoSuchProcess:  # ended between the listing and now
+        return 0.0
+    return times.user + times.system
+
+
+def hammer_counting_cpu(record, what: str, server: Server, **load) -> dict:
+    """`hammer(**load)`'s result, recording under `what` the CPU ms it cost per successful request:
+    each kind of process (Server.cpu_seconds) and all of them, the host's idle CPU meanwhile (ms
+    per request, all cores), and the req/s that all of the host's cores would serve at that cost."""
+    before, idle_before = server.cpu_seconds(), psutil.cpu_times().idle
+    result = hammer(**load)
+    after, idle_after = server.cpu_seconds(), psutil.cpu_times().idle
+    n = max(result["requests"], 1)
+    costs = {kind: (after[kind] - before[kind]) * 1000 / n for kind in before}
+    costs["all of them"] = sum(costs.values())
+    costs["idle (the host's cores)"] = (idle_after - idle_before) * 1000 / n
+    for kind, ms in costs.items():
+        record("load", what, f"CPU per request, {kind}", ms, "ms")
+    record("load", what, "req/s at that CPU cost on all cores", psutil.cpu_count() * 1000 / costs["all of them"],
+           "req/s")
+    return result
 
 
 def login(url: str, username: str) -> str:
@@ -145,10 +186,11 @@ def hammer(*, url: str, auth: dict, queries: list[str], clients: int, seconds: f
             "rps": len(latencies) / wall, "p50": q[49], "p99": q[98]}
 
 
-def floors(user, queries, *, seconds: float) -> tuple[dict, float]:
+def floors(user, queries, *, seconds: float) -> tuple[dict, tuple[float, float]]:
     """The floors' p50s (ms; bench/floor.py's search_floor) and the floor's throughput (searches/s
-    with the server's thread count), both in this process, over the store as the server will search
-    it: indexed, as `serve` does at start. The store is then released for the server."""
+    with the server's thread count, and CPU ms per search), both in this process, over the store as
+    the server will search it: indexed, as `serve` does at start. The store is then released for
+    the server."""
     ensure_index_ready().optimize()
     latency = search_floor(user, queries)
     throughput = search_floor_throughput(user, queries, threads=settings.GUNICORN_THREADS, seconds=seconds)
@@ -169,13 +211,15 @@ def section(record, *, add_chunks, sizes, seconds, soak_requests, thread_counts,
         total = size
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE chunks_chunk")
-        floor_p50s, floor_rps = floors(user, queries[:100], seconds=seconds / 2)
+        floor_p50s, (floor_rps, floor_cpu) = floors(user, queries[:100], seconds=seconds / 2)
         floor, grouped_floor = floor_p50s["floor"], floor_p50s["grouped_floor"]
         record("load", f"floor @{size}: query embedding + engine, p50", "p50", floor, "ms")
         record("load", f"floor @{size}: query embedding + the grouped search's engine request, p50", "p50",
                grouped_floor, "ms")
         record("load", f"floor @{size}: query embedding + engine, {settings.GUNICORN_THREADS} threads", "rps",
                floor_rps, "req/s")
+        record("load", f"floor @{size}: query embedding + engine, {settings.GUNICORN_THREADS} threads",
+               "CPU per search", floor_cpu, "ms")
         for name in SERVERS:
             server = Server(name, log_dir / f"serve-{name}-{size}.log")
             try:
@@ -187,9 +231,9 @@ def section(record, *, add_chunks, sizes, seconds, soak_requests, thread_counts,
                 record("load", f"{name} @{size}, 1 client", "API p50 / grouped floor", one["p50"] / grouped_floor, "x")
                 for clients in (20, 50):
                     for auth, credentials in auths.items():
-                        result = hammer(url=server.url + url, auth=credentials, queries=queries, clients=clients,
-                                        seconds=seconds)
                         what = f"{name} @{size}, {clients} clients, {auth}"
+                        result = hammer_counting_cpu(record, what, server, url=server.url + url, auth=credentials,
+                                                     queries=queries, clients=clients, seconds=seconds)
                         for metric, unit in (("rps", "req/s"), ("p50", "ms"), ("p99", "ms"), ("errors", ""),
                                              ("requests", "")):
                             record("load", what, metric, result[metric], unit)
@@ -198,9 +242,9 @@ def section(record, *, add_chunks, sizes, seconds, soak_requests, thread_counts,
                             print(f"[load] {what}: errors {result['reasons']}", flush=True)
                 if name == "gunicorn" and size == sizes[-1] and soak_requests:
                     before = server.rss_mib()
-                    result = hammer(url=server.url + url, auth=auths["token"], queries=queries, clients=20,
-                                    total=soak_requests)
                     what = f"gunicorn @{size}, soak of {soak_requests} requests, 20 clients"
+                    result = hammer_counting_cpu(record, what, server, url=server.url + url, auth=auths["token"],
+                                                 queries=queries, clients=20, total=soak_requests)
                     after = server.rss_mib()
                     for process, mib in before.items():
                         record("load", what, f"RSS start, {process}", mib, "MiB")
