@@ -1,7 +1,10 @@
 """A django-q2 worker in its own process, for the killed-worker test: it takes tasks from the real
 ORM broker, runs them and acknowledges them, as a cluster worker does. It prints `embedding` when
 a batch starts embedding and `written` when a batch has committed, pausing a moment after each so
-that a kill lands inside a batch or between two; with `until-done` it exits once no sync is active.
+that a kill lands inside a batch or between two; with `until-done` (the worker that is not killed)
+it does not pause, and exits once no sync is active. (The pauses are not in the pace a task
+measures to fit its budget: on a slow host they would make every task leave files downloaded but
+not embedded, which the next task downloads again.)
 
     python -m drive.tests.sync_worker [until-done SECONDS]
 """
@@ -27,15 +30,17 @@ def main(mode, seconds):
 
     embed, write = processing._embed_within, processing._write
 
+    pause = 0 if mode == "until-done" else 0.3
+
     def embedding(*args, **kwargs):
         print("embedding", flush=True)
-        time.sleep(0.3)
+        time.sleep(pause)
         return embed(*args, **kwargs)
 
     def written(*args, **kwargs):
         done = write(*args, **kwargs)
         print("written", flush=True)
-        time.sleep(0.3)
+        time.sleep(pause)
         return done
 
     processing._embed_within, processing._write = embedding, written
