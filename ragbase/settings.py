@@ -164,7 +164,8 @@ if env.str("DATABASE_URL", default=""):
 else:
     DATABASES = {"default": env.db_url_config(embedded_database_url(VAR_DIR / "pgdata"))}
     EMBEDDED_POSTGRES = True
-# Set by ragbase/gunicorn_config.py in the web server's processes (never in .env).
+# Set by ragbase/gunicorn_config.py in the web server's processes, and by manage.py for `serve --dev`
+# (never in .env).
 WEB_SERVER_PROCESS = env.bool("RAGBASE_WEB_SERVER", default=False)
 # The web server's processes share a bounded psycopg pool among their threads: a burst of requests waits up to DB_POOL_TIMEOUT_SECONDS
 # for a connection instead of opening one each. Other processes (django-q2 workers, commands) have
