@@ -199,7 +199,9 @@ def test_the_next_start_removes_the_temp_folders_of_a_killed_serve(served):
     assert all(folder.name.startswith(f"ragbase-{kind}-{served.process.pid}-") for kind, folder in folders.items())
     processes = served.tree()
     served.process.kill()  # it cannot clean up after itself; its children die with it
-    _, alive = psutil.wait_procs(processes, timeout=STOP_BOUND_SECONDS)
+    # Each stops as on SIGTERM (gunicorn's grace, django-q2's workers): in the full suite on a
+    # slow host that took longer than STOP_BOUND_SECONDS once; what is asserted is that they die.
+    _, alive = psutil.wait_procs(processes, timeout=2 * STOP_BOUND_SECONDS)
     assert not alive and all(folder.is_dir() for folder in folders.values())
     served.start()
     assert not any(folder.exists() for folder in folders.values())
@@ -248,21 +250,28 @@ def test_metrics_are_the_sums_of_every_process_whichever_worker_answers(served, 
     assert {served.process.pid, *by_worker} <= writers and folder.stat().st_mode & 0o777 == 0o700
 
 
-def test_fifty_session_clients_at_once_queue_and_none_fails(served, credentials):
-    """50 clients on THREADS threads and POOL database connections: they wait, none gets a 5xx."""
+def fifty_clients_at_once(url: str, new_session, *, searches: int, word: str) -> list[int]:
+    """The status codes of 50 clients (`new_session()` each) released together, each sending
+    `searches` searches for `word`."""
     statuses, start = [], threading.Barrier(50)
 
     def one_client(n):
-        session = client(credentials, "session")
+        session = new_session()
         start.wait()
-        for i in range(4):
-            statuses.append(session.get(f"{served.url}/api/search/", params={"q": f"heron {n} {i}"}, timeout=60).status_code)
+        for i in range(searches):
+            statuses.append(session.get(f"{url}/api/search/", params={"q": f"{word} {n} {i}"}, timeout=60).status_code)
 
     threads = [threading.Thread(target=one_client, args=(n,)) for n in range(50)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    return statuses
+
+
+def test_fifty_session_clients_at_once_queue_and_none_fails(served, credentials):
+    """50 clients on THREADS threads and POOL database connections: they wait, none gets a 5xx."""
+    statuses = fifty_clients_at_once(served.url, lambda: client(credentials, "session"), searches=4, word="heron")
     assert statuses == [200] * 200, {s: statuses.count(s) for s in set(statuses)}
     pool = requests.get(f"{served.url}/readyz", timeout=10).json()["server"]["database_pool"]
     assert pool["pool_size"] <= POOL and pool["connections_errors"] == 0

@@ -3,7 +3,6 @@ like the production server's worker — it drains the outbox, answers searches, 
 the drain and releases the store's lock; its request threads share one bounded pool of database
 connections. (A module of its own: the production server of test_serve.py would otherwise drain
 the same database's chunks.)"""
-import threading
 import time
 
 import requests
@@ -12,7 +11,7 @@ from knox.models import AuthToken
 from chunks.models import Chunk, SyncStatus
 from chunks.vector_index.qdrant_edge import EdgeVectorIndex
 from ragbase.testing import add_text_document, make_user
-from ragbase.tests.test_serve import POOL, STOP_BOUND_SECONDS, Served, serve_env
+from ragbase.tests.test_serve import POOL, STOP_BOUND_SECONDS, Served, fifty_clients_at_once, serve_env
 
 
 def test_serve_dev_owns_the_store_drains_the_outbox_and_releases_it_on_sigterm(transactional_db, tmp_path, embedder):
@@ -38,22 +37,16 @@ def test_serve_dev_owns_the_store_drains_the_outbox_and_releases_it_on_sigterm(t
         server.stop()
 
 
+
 def _fifty_clients_at_once_get_answers_from_a_bounded_pool(url, token):
     """runserver starts a thread per client; they wait for one of POOL connections, none fails."""
-    statuses, start = [], threading.Barrier(50)
 
-    def one_client(n):
+    def new_session():
         session = requests.Session()
         session.headers["Authorization"] = f"Token {token}"
-        start.wait()
-        for i in range(2):
-            statuses.append(session.get(f"{url}/api/search/", params={"q": f"minnow {n} {i}"}, timeout=60).status_code)
+        return session
 
-    threads = [threading.Thread(target=one_client, args=(n,)) for n in range(50)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    statuses = fifty_clients_at_once(url, new_session, searches=2, word="minnow")
     assert statuses == [200] * 100, {s: statuses.count(s) for s in set(statuses)}
     pool = requests.get(f"{url}/readyz", timeout=10).json()["server"]["database_pool"]
     assert pool is not None and pool["pool_size"] <= POOL and pool["connections_errors"] == 0, pool
