@@ -2,8 +2,13 @@
 import importlib.util
 from pathlib import Path
 
+from chunks.embedding.int8_matmul import write_int8_query_graph
+
 ASSETS = Path(__file__).resolve().parent / "assets"
 BUNDLED_DENSE_MODEL = "ragbase/all-MiniLM-L6-v2-int8"
+# The same model for queries, its int8 weights multiplied as int8 (int8_matmul.py).
+BUNDLED_QUERY_MODEL = "ragbase/all-MiniLM-L6-v2-int8-query"
+BUNDLED_QUERY_MODEL_FILE = "model_int8_matmul.onnx"
 BUNDLED_DENSE_DIM = 384
 BUNDLED_SPARSE_MODEL = "Qdrant/bm25"
 
@@ -24,7 +29,8 @@ def _package_file(package: str, relative: str) -> Path:
 
 def bundled_dense_model_dir(models_dir: Path) -> Path:
     """A folder fastembed can load all-MiniLM-L6-v2 (int8 ONNX) from: links to the installed
-    weights and tokenizer, plus the small configuration files shipped in assets/."""
+    weights and tokenizer, plus the small configuration files shipped in assets/; and the query
+    graph made from those weights (BUNDLED_QUERY_MODEL_FILE)."""
     target = models_dir / "all-MiniLM-L6-v2-int8"
     target.mkdir(parents=True, exist_ok=True)
     sources = {
@@ -39,6 +45,7 @@ def bundled_dense_model_dir(models_dir: Path) -> Path:
             continue
         link.unlink(missing_ok=True)
         link.symlink_to(source)
+    write_int8_query_graph(sources["model.onnx"], target / BUNDLED_QUERY_MODEL_FILE)
     return target
 
 
