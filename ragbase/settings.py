@@ -106,12 +106,12 @@ INSTALLED_APPS = [
     "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "ragbase",  # before django_q: its `qcluster` command is ragbase's (ragbase/management/commands/qcluster.py)
     "django_q",
     "social_django",
     "axes",
     "csp",
     "django_prometheus",
-    "ragbase",
     "chunks",
     "drive",
     "search",

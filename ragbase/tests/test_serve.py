@@ -84,9 +84,12 @@ class Served:
 
 
 def serve_env(folder: Path) -> dict:
-    """serve on this test session's database, with its own var folder and a small pool."""
+    """serve on this test session's database, with its own var folder, its own temp folder (where
+    it keeps its socket and metrics folders, and removes those of killed servers) and a small pool."""
+    (folder / "tmp").mkdir()
     env = dict(
         os.environ, DATABASE_URL=subprocess_database_url(), RAGBASE_VAR_DIR=str(folder), QDRANT_PATH=str(folder / "qdrant"),
+        TMPDIR=str(folder / "tmp"),
         DEBUG="false", SESSION_COOKIE_SECURE="false", CSRF_COOKIE_SECURE="false", ALLOWED_HOSTS="127.0.0.1",
         Q_SYNC="false", Q_TIMEOUT_SECONDS="20", Q_RETRY_SECONDS="25", DRIVE_TASK_SECONDS="5", OUTBOX_POLL_SECONDS="1",
         GUNICORN_WORKERS=str(WORKERS), GUNICORN_THREADS=str(THREADS), DB_POOL_MAX_SIZE=str(POOL), DB_POOL_MIN_SIZE="1", GUNICORN_GRACEFUL_TIMEOUT="10",

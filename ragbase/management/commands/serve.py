@@ -198,8 +198,10 @@ class Command(BaseCommand):
     def start_cluster() -> Child:
         # Its own process group: django-q2's worker processes die at once on SIGTERM, and its
         # supervisor then waits for them for up to Q_TIMEOUT_SECONDS; signalled by serve alone, it
-        # lets the running tasks finish and stops within a second when idle.
-        return Child("django-q2 cluster", [sys.executable, "manage.py", "qcluster"], own_group=True)
+        # lets the running tasks finish and stops within a second when idle. --stop-seconds: the
+        # same bound serve applies, applied by the cluster itself when serve was killed.
+        return Child("django-q2 cluster", [sys.executable, "manage.py", "qcluster", "--stop-seconds",
+                                           str(settings.SERVE_CLUSTER_STOP_SECONDS)], own_group=True)
 
     def announce(self, addrport):
         self.stdout.write(
