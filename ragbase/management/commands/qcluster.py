@@ -15,7 +15,6 @@ Without it the cluster waits, as django-q2's does, for the running tasks to fini
 import logging
 import os
 import queue
-import signal
 import threading
 
 import psutil
@@ -37,6 +36,18 @@ def kill_cluster_processes(seconds: float):
             pass
 
 
+class SignalNotingCluster(Cluster):
+    """django-q2's cluster, whose SIGTERM and SIGINT handler (installed by Cluster) only notes the
+    signal: queue.SimpleQueue.put is reentrant, safe in a signal handler."""
+
+    def __init__(self, signals: queue.SimpleQueue):
+        self.signals = signals
+        super().__init__()
+
+    def sig_handler(self, signum, frame):
+        self.signals.put(signum)
+
+
 class Command(qcluster.Command):
     def add_arguments(self, parser):
         super().add_arguments(parser)
@@ -47,10 +58,8 @@ class Command(qcluster.Command):
         settings.SECRET_KEY  # noqa: B018 (as django-q2's command: signing needs it, fail before starting)
         if cluster_name:
             os.environ["Q_CLUSTER_NAME"] = cluster_name
-        signals = queue.SimpleQueue()  # put() is reentrant: safe in a signal handler
-        cluster = Cluster()  # installs django-q2's handlers; replaced at once
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda signum, frame: signals.put(signum))
+        signals = queue.SimpleQueue()
+        cluster = SignalNotingCluster(signals)
         cluster.start()
         signalled = run_once
         while not signalled and cluster.sentinel.is_alive():
