@@ -161,15 +161,19 @@ def subprocess_database_url() -> str:
     return urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))
 
 
-def run_manage(tmp_path: Path, *args: str, **env_overrides: str) -> subprocess.CompletedProcess:
-    """`manage.py *args` in a new process with the test environment, `env_overrides` and its own
-    RAGBASE_VAR_DIR; returns the finished process (stdout and stderr as text)."""
+def manage_env(var_dir: Path, **overrides: str) -> dict:
+    """The environment of a `manage.py` process of the tests: this one's (but DJANGO_SETTINGS_MODULE,
+    which manage.py sets), `overrides`, and `var_dir` as its RAGBASE_VAR_DIR."""
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    env.update(env_overrides)
-    env["RAGBASE_VAR_DIR"] = str(tmp_path)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+    env.update(overrides, RAGBASE_VAR_DIR=str(var_dir))
+    return env
+
+
+def run_manage(tmp_path: Path, *args: str, **env_overrides: str) -> subprocess.CompletedProcess:
+    """`manage.py *args` in a new process with manage_env(tmp_path, **env_overrides); returns the
+    finished process (stdout and stderr as text)."""
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=manage_env(tmp_path, **env_overrides),
+                          capture_output=True, text=True, timeout=120)
 
 
 # --- Fixtures --------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
-from ragbase.testing import ROOT, subprocess_database_url
+from ragbase.testing import ROOT, manage_env, subprocess_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,9 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 class Cluster:
     def __init__(self, tmp_path, *options):
         self.log = tmp_path / "qcluster.log"
-        env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-        env.update(DATABASE_URL=subprocess_database_url(), RAGBASE_VAR_DIR=str(tmp_path), LOG_LEVEL="INFO",
-                   Q_SYNC="false", Q_WORKERS="2")
+        env = manage_env(tmp_path, DATABASE_URL=subprocess_database_url(), LOG_LEVEL="INFO", Q_SYNC="false", Q_WORKERS="2")
         self.process = subprocess.Popen([sys.executable, "manage.py", "qcluster", *options], cwd=ROOT, env=env,
                                         stdout=self.log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
         self.wait_for_output("running.")

@@ -21,7 +21,7 @@ from knox.models import AuthToken
 
 from chunks.models import Chunk, Document, SyncStatus
 from chunks.vector_index.qdrant_edge import EdgeVectorIndex
-from ragbase.testing import ROOT, make_user, subprocess_database_url
+from ragbase.testing import ROOT, make_user, manage_env, subprocess_database_url
 
 WORKERS = 2
 THREADS = 4
@@ -87,16 +87,14 @@ def serve_env(folder: Path) -> dict:
     """serve on this test session's database, with its own var folder, its own temp folder (where
     it keeps its socket and metrics folders, and removes those of killed servers) and a small pool."""
     (folder / "tmp").mkdir()
-    env = dict(
-        os.environ, DATABASE_URL=subprocess_database_url(), RAGBASE_VAR_DIR=str(folder), QDRANT_PATH=str(folder / "qdrant"),
+    return manage_env(
+        folder, DATABASE_URL=subprocess_database_url(), QDRANT_PATH=str(folder / "qdrant"),
         TMPDIR=str(folder / "tmp"),
         DEBUG="false", SESSION_COOKIE_SECURE="false", CSRF_COOKIE_SECURE="false", ALLOWED_HOSTS="127.0.0.1",
         Q_SYNC="false", Q_TIMEOUT_SECONDS="20", Q_RETRY_SECONDS="25", DRIVE_TASK_SECONDS="5", OUTBOX_POLL_SECONDS="1",
         GUNICORN_WORKERS=str(WORKERS), GUNICORN_THREADS=str(THREADS), DB_POOL_MAX_SIZE=str(POOL), DB_POOL_MIN_SIZE="1", GUNICORN_GRACEFUL_TIMEOUT="10",
         SEARCH_THROTTLE_RATE="1000000/min", RAGBASE_ADMIN_PASSWORD="admin-pw-for-serve-tests", LOG_LEVEL="INFO",
     )
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    return env
 
 
 @pytest.fixture(scope="module")
