@@ -36,12 +36,20 @@ class Cluster:
             assert self.process.poll() is None and time.monotonic() < deadline, self.output()[-3000:]
             time.sleep(0.1)
 
-    def stopped_within(self, seconds: float) -> bool:
+    def survivors_after(self, seconds: float) -> list[str]:
+        """The cluster's processes still running `seconds` from now (then killed: no cluster outlives
+        the test). A zombie has stopped: orphans are reaped by init, here every ~2 s."""
         _, alive = psutil.wait_procs(self.processes, timeout=seconds)
-        for process in alive:  # no cluster outlives the test
-            process.kill()
+        survivors = []
+        for process in alive:
+            try:
+                if process.status() != psutil.STATUS_ZOMBIE:
+                    survivors.append(f"{process.pid} {process.status()} {' '.join(process.cmdline())}")
+                    process.kill()
+            except psutil.NoSuchProcess:
+                pass
         self.process.wait(10)
-        return not alive
+        return survivors
 
 
 @pytest.fixture
@@ -49,7 +57,7 @@ def cluster(tmp_path):
     started = []
     yield lambda *options: started.append(Cluster(tmp_path, *options)) or started[-1]
     for each in started:
-        each.stopped_within(0)
+        each.survivors_after(0)
 
 
 def test_a_burst_of_sigterms_stops_the_cluster(cluster):
@@ -57,7 +65,7 @@ def test_a_burst_of_sigterms_stops_the_cluster(cluster):
     for _ in range(20):  # as a killed multi-threaded parent's death signals, or a supervisor's retries
         os.kill(running.process.pid, signal.SIGTERM)
         time.sleep(0.003)
-    assert running.stopped_within(15), running.output()[-3000:]
+    assert not running.survivors_after(15), running.output()[-3000:]
     assert running.process.returncode == 0 and "has stopped." in running.output()
 
 
@@ -68,7 +76,8 @@ def test_stop_seconds_kills_a_cluster_held_up_by_a_long_task(cluster, monkeypatc
     running.wait_for_output("processing long-task 'time.sleep'")
     signalled = time.monotonic()
     running.process.send_signal(signal.SIGTERM)
-    assert running.stopped_within(15), running.output()[-3000:]
+    survivors = running.survivors_after(15)
+    assert not survivors, (survivors, running.output()[-3000:])
     assert 2 <= time.monotonic() - signalled < 15
     assert "did not stop within 2 s: killing its" in running.output()
 
