@@ -64,7 +64,8 @@ class Command(qcluster.Command):
         signalled = run_once
         while not signalled and cluster.sentinel.is_alive():
             try:
-                signalled = bool(signals.get(timeout=1))
+                signals.get(timeout=1)
+                signalled = True
             except queue.Empty:
                 pass
         if not signalled:
